@@ -1,0 +1,164 @@
+package io.capo.kubernetes;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The single writer of one IPReservation object (group commit): takes everything queued, applies it to
+ * the last known state, and writes once with that state's resourceVersion. On a conflict it reads the
+ * object again and re-applies; on any other failure it keeps the batch and retries with backoff, so a
+ * change accepted here is not lost while the API server is away.
+ */
+final class ObjectWriter implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ObjectWriter.class);
+    private static final int MAX_QUEUED = 20_000;
+    private static final int MAX_BATCH = 2_000;
+    private static final int MAX_CONFLICT_RETRIES = 100;
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+
+    private final String name;
+    private final CalicoReservationStore store;
+    private final int maxEntries;
+    private final StoreMetrics metrics;
+    private final BlockingQueue<Operations.Op<?>> queue = new LinkedBlockingQueue<>(MAX_QUEUED);
+    private volatile boolean running;
+    private Thread thread;
+
+    ObjectWriter(String name, CalicoReservationStore store, int maxEntries, StoreMetrics metrics) {
+        this.name = name;
+        this.store = store;
+        this.maxEntries = maxEntries;
+        this.metrics = metrics;
+    }
+
+    void start() {
+        running = true;
+        thread = new Thread(this, "capo-writer-" + name);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    void close() {
+        running = false;
+        if (thread != null) {
+            thread.interrupt();
+        }
+        List<Operations.Op<?>> left = new ArrayList<>();
+        queue.drainTo(left);
+        left.forEach(op -> op.fail(new IllegalStateException("Capo is stopping")));
+    }
+
+    <T> CompletableFuture<T> submit(Operations.Op<T> op) {
+        if (!running) {
+            op.fail(new IllegalStateException("reservation writer for " + name + " is not running"));
+        } else if (!queue.offer(op)) {
+            op.fail(new IllegalStateException("too many reservation changes queued for IPReservation " + name));
+        }
+        return op.future;
+    }
+
+    @Override
+    public void run() {
+        List<Operations.Op<?>> batch = new ArrayList<>();
+        long backoffMillis = 100;
+        while (running) {
+            try {
+                if (batch.isEmpty()) {
+                    Operations.Op<?> first = queue.poll(1, TimeUnit.SECONDS);
+                    if (first == null) {
+                        continue;
+                    }
+                    batch.add(first);
+                }
+                queue.drainTo(batch, MAX_BATCH - batch.size());
+                write(batch);
+                batch.clear();
+                backoffMillis = 100;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (RuntimeException e) {
+                metrics.writeFailure(name);
+                LOG.warn("writing IPReservation {} failed ({} changes kept, retrying in {} ms): {}", name,
+                        batch.size(), backoffMillis, e.getMessage());
+                try {
+                    Thread.sleep(backoffMillis);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                backoffMillis = Math.min(backoffMillis * 2, MAX_BACKOFF.toMillis());
+            }
+        }
+        batch.forEach(op -> op.fail(new IllegalStateException("Capo is stopping")));
+    }
+
+    /** A client error other than conflict, not found, throttling or timeout: retrying cannot help. */
+    static boolean rejected(KubernetesClientException e) {
+        int code = e.getCode();
+        return code >= 400 && code < 500 && code != 404 && code != 408 && code != 409 && code != 429
+                && code != 401 && code != 403;
+    }
+
+    private void write(List<Operations.Op<?>> batch) {
+        CalicoReservationStore.Snapshot base = store.snapshot(name);
+        if (base == null) {
+            base = store.refresh(name);
+        }
+        for (int attempt = 1; ; attempt++) {
+            ReservationObject work = base == null ? ReservationObject.empty(name) : ReservationObject.from(base.resource());
+            List<Operations.Op<?>> applied = new ArrayList<>(batch.size());
+            boolean changed = false;
+            for (Operations.Op<?> op : batch) {
+                try {
+                    changed |= op.applyTo(work, maxEntries);
+                    applied.add(op);
+                } catch (Operations.ObjectFullException e) {
+                    op.fail(e);
+                }
+            }
+            batch.retainAll(applied);
+            if (!changed) {
+                CalicoReservationStore.forEachQuietly(batch, Operations.Op::complete);
+                return;
+            }
+            try {
+                GenericKubernetesResource desired = work.toResource(store.api().apiVersion());
+                GenericKubernetesResource written = base == null
+                        ? store.resources().resource(desired).create()
+                        : store.resources().resource(desired).update();
+                store.remember(written);
+                metrics.write(name);
+                CalicoReservationStore.logWrite(name, batch.size(), written.getMetadata().getResourceVersion());
+                CalicoReservationStore.forEachQuietly(batch, Operations.Op::complete);
+                return;
+            } catch (KubernetesClientException e) {
+                if (rejected(e)) {
+                    // the API server will refuse this write however often it is sent
+                    metrics.writeFailure(name);
+                    LOG.error("IPReservation {} refused the change ({} changes dropped): {}", name, batch.size(),
+                            e.getMessage());
+                    CalicoReservationStore.forEachQuietly(batch, op -> op.fail(e));
+                    return;
+                }
+                boolean retryable = CalicoReservationStore.isConflict(e) || e.getCode() == 404;
+                if (!retryable || attempt >= MAX_CONFLICT_RETRIES) {
+                    throw e;
+                }
+                metrics.conflict(name);
+                base = store.refresh(name);
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+package io.capo.kubernetes;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capo.config.GoDuration;
+import io.capo.reservation.Cidrs;
+import io.capo.reservation.Reservation;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A working copy of one Calico IPReservation: its {@code spec.reservedCIDRs} plus Capo's metadata for the
+ * entries it added, kept in the annotation {@value #METADATA_ANNOTATION} so that both change in one write.
+ * Entries without metadata belong to someone else and are carried through untouched.
+ */
+public final class ReservationObject {
+
+    public static final String METADATA_ANNOTATION = "capo.io/reservations";
+    public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String name;
+    private final String resourceVersion;
+    private final ObjectMeta metadata;
+    private final Map<String, Object> spec;
+    private final LinkedHashSet<String> cidrs;
+    private final TreeMap<String, Reservation> entries;
+
+    private ReservationObject(String name, String resourceVersion, ObjectMeta metadata, Map<String, Object> spec,
+                              Collection<String> cidrs, Map<String, Reservation> entries) {
+        this.name = name;
+        this.resourceVersion = resourceVersion;
+        this.metadata = metadata;
+        this.spec = spec;
+        this.cidrs = new LinkedHashSet<>(cidrs);
+        this.entries = new TreeMap<>(entries);
+    }
+
+    public static ReservationObject empty(String name) {
+        return new ReservationObject(name, null, new ObjectMetaBuilder().withName(name)
+                .addToLabels(MANAGED_BY_LABEL, "capo").build(), new LinkedHashMap<>(), List.of(), Map.of());
+    }
+
+    @SuppressWarnings("unchecked")
+    public static ReservationObject from(GenericKubernetesResource resource) {
+        ObjectMeta meta = resource.getMetadata();
+        Object specValue = resource.getAdditionalProperties().get("spec");
+        Map<String, Object> spec = specValue instanceof Map<?, ?> m ? new LinkedHashMap<>((Map<String, Object>) m)
+                : new LinkedHashMap<>();
+        List<String> cidrs = new ArrayList<>();
+        if (spec.get("reservedCIDRs") instanceof List<?> list) {
+            list.forEach(item -> cidrs.add(String.valueOf(item)));
+        }
+        Map<String, Reservation> entries = decode(meta.getAnnotations() == null ? null
+                : meta.getAnnotations().get(METADATA_ANNOTATION));
+        // metadata whose CIDR was removed by hand is no longer Capo's to hold
+        entries.keySet().retainAll(new LinkedHashSet<>(cidrs));
+        return new ReservationObject(meta.getName(), meta.getResourceVersion(), meta, spec, cidrs, entries);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String resourceVersion() {
+        return resourceVersion;
+    }
+
+    public boolean exists() {
+        return resourceVersion != null;
+    }
+
+    /** Capo's entries in this object. */
+    public Collection<Reservation> entries() {
+        return entries.values();
+    }
+
+    public Reservation entry(String cidr) {
+        return entries.get(cidr);
+    }
+
+    public boolean containsCidr(String cidr) {
+        return cidrs.contains(cidr);
+    }
+
+    public List<String> cidrs() {
+        return List.copyOf(cidrs);
+    }
+
+    public int size() {
+        return entries.size();
+    }
+
+    /** Adds or replaces Capo's entry for the CIDR. */
+    public void put(Reservation reservation) {
+        cidrs.add(reservation.cidr());
+        entries.put(reservation.cidr(), reservation);
+    }
+
+    /** Removes Capo's entry for the CIDR; entries of others are never removed here. */
+    public boolean remove(String cidr) {
+        if (entries.remove(cidr) == null) {
+            return false;
+        }
+        cidrs.remove(cidr);
+        return true;
+    }
+
+    /** Removes a CIDR whatever its owner; only for adopting the Go Capo's object. */
+    public void removeForeign(String cidr) {
+        cidrs.remove(cidr);
+        entries.remove(cidr);
+    }
+
+    public void annotate(String key, String value) {
+        Map<String, String> annotations = metadata.getAnnotations() == null ? new HashMap<>()
+                : new HashMap<>(metadata.getAnnotations());
+        annotations.put(key, value);
+        metadata.setAnnotations(annotations);
+    }
+
+    public String annotation(String key) {
+        return metadata.getAnnotations() == null ? null : metadata.getAnnotations().get(key);
+    }
+
+    /** The object to write, carrying the resourceVersion it was read at (optimistic lock). */
+    public GenericKubernetesResource toResource(String apiVersion) {
+        GenericKubernetesResource resource = new GenericKubernetesResource();
+        resource.setApiVersion(apiVersion);
+        resource.setKind("IPReservation");
+        ObjectMeta meta = new ObjectMetaBuilder(metadata).withName(name).withResourceVersion(resourceVersion).build();
+        Map<String, String> annotations = meta.getAnnotations() == null ? new HashMap<>()
+                : new HashMap<>(meta.getAnnotations());
+        annotations.put(METADATA_ANNOTATION, encode(entries.values()));
+        meta.setAnnotations(annotations);
+        resource.setMetadata(meta);
+        Map<String, Object> newSpec = new LinkedHashMap<>(spec);
+        newSpec.put("reservedCIDRs", List.copyOf(cidrs));
+        resource.setAdditionalProperty("spec", newSpec);
+        return resource;
+    }
+
+    /** Size in bytes of the metadata annotation as it would be written. */
+    public int metadataBytes() {
+        return encode(entries.values()).length();
+    }
+
+    static String encode(Collection<Reservation> reservations) {
+        ObjectNode root = JSON.createObjectNode();
+        for (Reservation r : reservations) {
+            ObjectNode node = root.putObject(r.cidr());
+            node.put("namespace", r.namespace());
+            node.put("pod", r.pod());
+            node.put("uid", r.uid());
+            node.put("node", r.node());
+            node.put("reason", r.reason());
+            node.put("reservedAt", r.reservedAt().toString());
+            if (r.goneAt() != null) {
+                node.put("goneAt", r.goneAt().toString());
+            }
+            if (r.ttl() != null) {
+                node.put("ttl", GoDuration.format(r.ttl()));
+            }
+        }
+        try {
+            return JSON.writeValueAsString(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Unreadable metadata is treated as absent: the entries then count as someone else's and stay parked. */
+    static Map<String, Reservation> decode(String text) {
+        Map<String, Reservation> out = new LinkedHashMap<>();
+        if (text == null || text.isBlank()) {
+            return out;
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            return out;
+        }
+        root.fields().forEachRemaining(field -> {
+            try {
+                JsonNode n = field.getValue();
+                String cidr = Cidrs.normalize(field.getKey());
+                Instant reservedAt = Instant.parse(n.path("reservedAt").asText());
+                Instant goneAt = n.hasNonNull("goneAt") ? Instant.parse(n.get("goneAt").asText()) : null;
+                Duration ttl = n.hasNonNull("ttl") ? GoDuration.parse(n.get("ttl").asText()) : null;
+                out.put(cidr, new Reservation(cidr, n.path("namespace").asText(), n.path("pod").asText(),
+                        n.path("uid").asText(), n.path("node").asText(), n.path("reason").asText(), reservedAt,
+                        goneAt, ttl));
+            } catch (RuntimeException skipped) {
+                // one bad entry does not hide the others
+            }
+        });
+        return out;
+    }
+}

@@ -1,0 +1,128 @@
+package io.capo.release;
+
+import io.capo.config.GoDuration;
+import io.capo.reservation.Cidrs;
+import io.capo.reservation.ReservationLedger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * One release cycle, run by the release route on the elected leader only: only one replica may decide
+ * what to release, otherwise two replicas could each release an address the other just counted.
+ * The route can override the policy per call, so release behaviour changes by editing the route.
+ */
+public final class ReleaseCycle {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ReleaseCycle.class);
+    private static final long WRITE_TIMEOUT_SECONDS = 30;
+
+    private final ReservationLedger ledger;
+    private final PodLiveness liveness;
+    private final BooleanSupplier cachesSynced;
+    private final Supplier<ReleasePolicy> defaults;
+    private final ReleasePlanner planner = new ReleasePlanner();
+    private final ReleaseMetrics metrics;
+    private final Clock clock;
+
+    public ReleaseCycle(ReservationLedger ledger, PodLiveness liveness, BooleanSupplier cachesSynced,
+                        Supplier<ReleasePolicy> defaults, ReleaseMetrics metrics, Clock clock) {
+        this.ledger = ledger;
+        this.liveness = liveness;
+        this.cachesSynced = cachesSynced;
+        this.defaults = defaults;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    /** Runs with the configured policy. */
+    public ReleasePlan run() {
+        return run(null, null, null);
+    }
+
+    /**
+     * Runs with overrides from the route; null or blank means "as configured".
+     *
+     * @param ttl          Go duration, e.g. {@code 2h}
+     * @param maxCount     maximum number of parked addresses
+     * @param namespaceTtl per-namespace TTLs, {@code kafka=2h,redis=90m}
+     */
+    public ReleasePlan run(String ttl, Integer maxCount, String namespaceTtl) {
+        if (!cachesSynced.getAsBoolean() || !ledger.synced()) {
+            LOG.debug("release cycle skipped: caches not synced yet");
+            return new ReleasePlan(java.util.List.of(), java.util.List.of());
+        }
+        ReleasePolicy policy = policy(defaults.get(), ttl, maxCount, namespaceTtl);
+        Instant now = clock.instant();
+        ReleasePlan plan = planner.plan(now, ledger.held(), policy, liveness);
+        if (plan.isEmpty()) {
+            return plan;
+        }
+        try {
+            ledger.apply(plan.releases().stream().map(Release::reservation).toList(), plan.markGone())
+                    .get(WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return plan;
+        } catch (Exception e) {
+            metrics.failure("release");
+            LOG.error("release cycle could not write: {}", e.getMessage());
+            return plan;
+        }
+        for (Release release : plan.releases()) {
+            MDC.put("namespace", release.reservation().namespace());
+            MDC.put("pod", release.reservation().pod());
+            MDC.put("ip", release.reservation().cidr());
+            try {
+                LOG.info("released IP {} of pod {} ({})", Cidrs.address(release.reservation().cidr()),
+                        release.reservation().podKey(), release.reason());
+            } finally {
+                MDC.clear();
+            }
+        }
+        for (String reason : new String[]{ReleaseReason.TTL, ReleaseReason.STALE, ReleaseReason.MAX_COUNT}) {
+            int count = (int) plan.count(reason);
+            if (count > 0) {
+                metrics.released(reason, count);
+            }
+        }
+        return plan;
+    }
+
+    static ReleasePolicy policy(ReleasePolicy base, String ttl, Integer maxCount, String namespaceTtl) {
+        Duration effectiveTtl = ttl == null || ttl.isBlank() ? base.ttl() : GoDuration.parse(ttl.trim());
+        int effectiveMax = maxCount == null ? base.maxCount() : maxCount;
+        Map<String, Duration> perNamespace = new LinkedHashMap<>(base.namespaceTtl());
+        perNamespace.putAll(parseNamespaceTtl(namespaceTtl));
+        return new ReleasePolicy(effectiveTtl, effectiveMax, base.staleGrace(), perNamespace);
+    }
+
+    /** {@code kafka=2h, redis=90m} → map; a malformed pair is an error naming it. */
+    static Map<String, Duration> parseNamespaceTtl(String text) {
+        Map<String, Duration> out = new LinkedHashMap<>();
+        if (text == null || text.isBlank()) {
+            return out;
+        }
+        for (String pair : text.split(",")) {
+            String trimmed = pair.trim();
+            if (trimmed.isEmpty()) {
+                continue;
+            }
+            int eq = trimmed.indexOf('=');
+            if (eq <= 0 || eq == trimmed.length() - 1) {
+                throw new IllegalArgumentException("namespace TTL '" + trimmed + "' is not namespace=duration");
+            }
+            out.put(trimmed.substring(0, eq).trim(), GoDuration.parse(trimmed.substring(eq + 1).trim()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,201 @@
+package io.capo.runtime;
+
+import io.capo.config.CapoConfigLoader;
+import io.capo.config.CapoSettings;
+import io.capo.config.ConfigReloader;
+import io.capo.config.FailureMode;
+import io.capo.config.FileWatcher;
+import io.capo.config.LoadedConfig;
+import io.capo.config.SelectorMode;
+import io.capo.config.SelectorRequirement;
+import io.capo.config.SettingsHolder;
+import io.capo.events.PodEventBackstop;
+import io.capo.kubernetes.CachePodLiveness;
+import io.capo.kubernetes.CalicoApi;
+import io.capo.kubernetes.CalicoReservationStore;
+import io.capo.kubernetes.ClusterCache;
+import io.capo.kubernetes.GoCapoAdoption;
+import io.capo.kubernetes.LeaseClusterService;
+import io.capo.kubernetes.PodFactsMapper;
+import io.capo.metrics.CapoMetrics;
+import io.capo.release.ReleaseCycle;
+import io.capo.release.ReleasePolicy;
+import io.capo.reservation.SelectionPolicy;
+import io.capo.webhook.PodIpReservationWebhook;
+import io.capo.webhook.WebhookPolicy;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.health.HealthCheckRegistry;
+import org.apache.camel.spi.PropertiesComponent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Builds Capo's beans and binds them for the routes: the routes only wire endpoints to these beans.
+ * Settings come from the config file (see {@link StartupOptions}); tests pass their own Kubernetes client.
+ */
+public final class CapoConfiguration implements CamelConfiguration {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CapoConfiguration.class);
+    /** Keeps each reservation object's metadata annotation well under Kubernetes' 256 KiB limit. */
+    static final int MAX_ENTRIES_PER_OBJECT = 900;
+    static final String RELEASE_PERIOD_PROPERTY = "capo.ipReleasePeriodMillis";
+
+    private final KubernetesClient suppliedClient;
+    private final Clock clock;
+
+    public CapoConfiguration() {
+        this(null, Clock.systemUTC());
+    }
+
+    public CapoConfiguration(KubernetesClient client, Clock clock) {
+        this.suppliedClient = client;
+        this.clock = clock;
+    }
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        PropertiesComponent properties = context.getPropertiesComponent();
+        Properties all = new Properties();
+        all.putAll(System.getProperties());
+        all.putAll(properties.loadProperties(key -> key.startsWith("capo.")));
+        StartupOptions options = StartupOptions.from(all, System.getenv());
+        CapoConfigLoader loader = new CapoConfigLoader();
+        LoadedConfig loaded = options.configFile().map(f -> loader.load(f, options.overrides()))
+                .orElseGet(() -> loader.parse("", options.overrides()));
+        loaded.warnings().forEach(w -> LOG.warn("config: {}", w));
+        SettingsHolder settings = new SettingsHolder(loaded.settings());
+        CapoSettings s = settings.current();
+        LOG.info("Capo settings: {}", s.describe());
+        setReleasePeriod(properties, s);
+
+        KubernetesClient client = suppliedClient != null ? suppliedClient : KubernetesConnection.connect();
+        String namespace = KubernetesConnection.ownNamespace(client);
+
+        MeterRegistry registry = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        if (registry == null) {
+            registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            context.getRegistry().bind("metricsRegistry", registry);
+        }
+        AtomicReference<CalicoReservationStore> storeRef = new AtomicReference<>();
+        String leaseName = s.leaderElection().resourceName();
+        CapoMetrics metrics = new CapoMetrics(registry,
+                () -> storeRef.get() == null ? 0 : storeRef.get().heldCount(), leaseName);
+        metrics.maxCount(s.ipReserveMaxCount());
+
+        CalicoReservationStore store = new CalicoReservationStore(client, new CalicoApi(s.calicoApiVersion()),
+                s.reservationObjectName(), s.reservationObjects(), MAX_ENTRIES_PER_OBJECT, metrics);
+        storeRef.set(store);
+        ClusterCache cluster = new ClusterCache(client, Duration.ofMinutes(10).toMillis());
+
+        AtomicReference<SelectionPolicy> selection = new AtomicReference<>(selectionPolicy(s));
+        AtomicReference<WebhookPolicy> webhookPolicy = new AtomicReference<>(webhookPolicy(s, selection.get()));
+        AtomicReference<ReleasePolicy> releasePolicy = new AtomicReference<>(releasePolicy(s));
+
+        PodIpReservationWebhook webhook = new PodIpReservationWebhook(cluster, store, webhookPolicy::get,
+                node -> PodFactsMapper.from(client.getKubernetesSerialization().convertValue(node, Pod.class)),
+                metrics, clock);
+        PodEventBackstop backstop = new PodEventBackstop(cluster, store, selection::get,
+                () -> settings.current().ipReserveTime(), metrics, clock);
+        ReleaseCycle releaseCycle = new ReleaseCycle(store, new CachePodLiveness(cluster), cluster::synced,
+                releasePolicy::get, metrics, clock);
+        GoCapoAdoption adoption = new GoCapoAdoption(client, store, namespace, ZoneId.systemDefault(), clock);
+
+        context.getRegistry().bind("podIpReservationWebhook", webhook);
+        context.getRegistry().bind("podEventBackstop", backstop);
+        context.getRegistry().bind("releaseCycle", releaseCycle);
+        context.getRegistry().bind("goCapoAdoption", adoption);
+        context.getRegistry().bind("capoMetrics", metrics);
+        context.getRegistry().bind("reservationStore", store);
+
+        List<AutoCloseable> closeables = new ArrayList<>();
+        // the election gets a client of its own: its lease calls must not queue behind reservation writes
+        KubernetesClient electionClient = new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
+        closeables.add(electionClient);
+        LeaseClusterService leader = leaderElection(electionClient, s, namespace,
+                all.getProperty("capo.identity", KubernetesConnection.identity()));
+        leader.onLeadershipChange(metrics::leader);
+        context.addService(leader);
+
+        WebhookTls tls = new WebhookTls(Path.of(s.certDir()));
+        context.setSSLContextParameters(tls.sslContextParameters());
+
+        Warmup warmup = new Warmup(client);
+        HealthCheckRegistry health = HealthCheckRegistry.get(context);
+        health.register(CapoHealthChecks.readiness(cluster::synced, store::synced, warmup::done));
+        health.register(CapoHealthChecks.electionLoop(leader::lastLoopActivity,
+                s.leaderElection().leaseDuration().multipliedBy(4), clock));
+
+        FileWatcher watcher = new FileWatcher(2_000);
+        CapoRuntime runtime = new CapoRuntime(client, suppliedClient == null, store, cluster, watcher, warmup, tls,
+                options.routesDir().orElse(null), closeables, s.webhookPort(), selection::get);
+        options.configFile().ifPresent(file -> closeables.add(
+                startConfigReload(file, options.overrides(), loader, settings, watcher)));
+        settings.onChange(next -> {
+            selection.set(selectionPolicy(next));
+            webhookPolicy.set(webhookPolicy(next, selection.get()));
+            releasePolicy.set(releasePolicy(next));
+            metrics.maxCount(next.ipReserveMaxCount());
+            if (setReleasePeriod(properties, next)) {
+                runtime.refreshRoutes();
+            }
+        });
+        context.addService(runtime);
+    }
+
+    private static ConfigReloader startConfigReload(Path file, Map<String, String> overrides, CapoConfigLoader loader,
+                                                    SettingsHolder settings, FileWatcher watcher) {
+        ConfigReloader reloader = new ConfigReloader(file, overrides, loader, settings, watcher);
+        reloader.start();
+        return reloader;
+    }
+
+    /** The release route's timer reads its period from a property; returns true when it changed. */
+    private static boolean setReleasePeriod(PropertiesComponent properties, CapoSettings settings) {
+        String value = Long.toString(settings.ipReleasePeriod().toMillis());
+        boolean changed = !properties.resolveProperty(RELEASE_PERIOD_PROPERTY).map(value::equals).orElse(false);
+        properties.addOverrideProperty(RELEASE_PERIOD_PROPERTY, value);
+        return changed;
+    }
+
+    private static LeaseClusterService leaderElection(KubernetesClient client, CapoSettings s, String namespace,
+                                                      String identity) {
+        var election = s.leaderElection();
+        String leaseNamespace = election.resourceNamespace().isEmpty() ? namespace : election.resourceNamespace();
+        // without leader election every replica releases on its own Lease (single-replica installs)
+        String leaseName = election.leaderElect() ? election.resourceName() : election.resourceName() + "-" + identity;
+        return new LeaseClusterService(client, leaseNamespace, leaseName, identity, election.leaseDuration(),
+                election.renewDeadline(), election.retryPeriod());
+    }
+
+    static SelectionPolicy selectionPolicy(CapoSettings s) {
+        List<SelectorRequirement> requirements = new ArrayList<>(s.matchExpressions());
+        s.matchLabels().forEach((k, v) -> requirements.add(new SelectorRequirement(k, SelectorRequirement.IN, List.of(v))));
+        return new SelectionPolicy(s.namespaceLabelKey(), s.namespaceLabelValue(), requirements,
+                s.selectorMode() == SelectorMode.ANY_OF);
+    }
+
+    static WebhookPolicy webhookPolicy(CapoSettings s, SelectionPolicy selection) {
+        return new WebhookPolicy(selection, s.failureMode() == FailureMode.DENY, s.webhookBudget());
+    }
+
+    static ReleasePolicy releasePolicy(CapoSettings s) {
+        return new ReleasePolicy(s.ipReserveTime(), s.ipReserveMaxCount(), s.staleGrace(), Map.of());
+    }
+}

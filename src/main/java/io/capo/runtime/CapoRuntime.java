@@ -1,0 +1,123 @@
+package io.capo.runtime;
+
+import io.capo.config.FileWatcher;
+import io.capo.kubernetes.CalicoReservationStore;
+import io.capo.kubernetes.ClusterCache;
+import io.capo.reservation.SelectionPolicy;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.vertx.core.http.HttpServer;
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * Starts and stops what lives beside the routes: informers, the reservation writers, file watches for the
+ * config, the routes and the certificate, and the warm-up. Informer events are handed to the event routes
+ * through {@code direct:} endpoints.
+ */
+final class CapoRuntime extends ServiceSupport implements CamelContextAware {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CapoRuntime.class);
+    static final String POD_EVENTS = "direct:pod-events";
+    static final String NODE_DELETED = "direct:node-deleted";
+
+    private final KubernetesClient client;
+    private final boolean ownsClient;
+    private final CalicoReservationStore store;
+    private final ClusterCache cluster;
+    private final FileWatcher watcher;
+    private final Warmup warmup;
+    private final WebhookTls tls;
+    private final Path routesDir;
+    private final List<AutoCloseable> closeables;
+    private final int webhookPort;
+    private final Supplier<SelectionPolicy> selection;
+    private CamelContext context;
+    private ProducerTemplate producer;
+    private RoutesReloader routesReloader;
+
+    CapoRuntime(KubernetesClient client, boolean ownsClient, CalicoReservationStore store, ClusterCache cluster,
+                FileWatcher watcher, Warmup warmup, WebhookTls tls, Path routesDir, List<AutoCloseable> closeables,
+                int webhookPort, Supplier<SelectionPolicy> selection) {
+        this.client = client;
+        this.ownsClient = ownsClient;
+        this.store = store;
+        this.cluster = cluster;
+        this.watcher = watcher;
+        this.warmup = warmup;
+        this.tls = tls;
+        this.routesDir = routesDir;
+        this.closeables = closeables;
+        this.webhookPort = webhookPort;
+        this.selection = selection;
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.context = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return context;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        producer = context.createProducerTemplate();
+        cluster.onPodEvent(event -> producer.sendBody(POD_EVENTS, event));
+        cluster.onNodeDeleted(node -> producer.sendBody(NODE_DELETED, node));
+        store.start();
+        cluster.start();
+        routesReloader = new RoutesReloader(context, routesDir);
+        if (routesDir != null) {
+            routesReloader.init();
+            watcher.watch(routesDir, changed -> routesReloader.reload());
+        }
+        watcher.watch(tls.certFile().getParent(), changed -> webhookServer().ifPresent(tls::reload));
+        watcher.start();
+        Thread warm = new Thread(() -> warmup.run(selection.get()), "capo-warmup");
+        warm.setDaemon(true);
+        warm.start();
+    }
+
+    /** Re-creates the routes so that changed placeholders take effect (only with a routes directory). */
+    void refreshRoutes() {
+        routesReloader.refresh();
+    }
+
+    Optional<HttpServer> webhookServer() {
+        return context.hasServices(VertxPlatformHttpServer.class).stream()
+                .filter(s -> s.getServer() != null && s.getServer().actualPort() == webhookPort)
+                .map(VertxPlatformHttpServer::getServer).findFirst();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        watcher.close();
+        for (AutoCloseable closeable : closeables) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                LOG.debug("closing {} failed: {}", closeable, e.toString());
+            }
+        }
+        cluster.close();
+        store.close();
+        if (producer != null) {
+            producer.close();
+        }
+        if (ownsClient) {
+            client.close();
+        }
+    }
+}

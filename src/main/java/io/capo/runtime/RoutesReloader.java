@@ -1,0 +1,142 @@
+package io.capo.runtime;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.Route;
+import org.apache.camel.RoutesBuilder;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.spi.Resource;
+import org.apache.camel.spi.RoutesLoader;
+import org.apache.camel.support.PluginHelper;
+import org.apache.camel.support.ResourceHelper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Applies the route files of a directory to the running context. Camel's own reload does not notice a
+ * ConfigMap update (the kubelet swaps the {@code ..data} symlink), and a broken file must never cost the
+ * routes that run: every file is parsed first, and a set that fails to start is rolled back to the last
+ * good one.
+ */
+public final class RoutesReloader {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RoutesReloader.class);
+
+    private final CamelContext context;
+    private final Path directory;
+    private List<Resource> lastGood;
+
+    /** @param directory the route directory, or null for the routes bundled in the jar (refresh only) */
+    public RoutesReloader(CamelContext context, Path directory) {
+        this.context = context;
+        this.directory = directory;
+    }
+
+    /** Remembers what is running now, as the state to roll back to. */
+    public synchronized void init() throws IOException {
+        lastGood = read();
+    }
+
+    /** Reloads the directory; returns false when the change was refused. */
+    public synchronized boolean reload() {
+        List<Resource> next;
+        try {
+            next = read();
+            validate(next);
+        } catch (Exception e) {
+            LOG.error("route change in {} refused, the current routes keep running: {}", directory, message(e));
+            return false;
+        }
+        try {
+            apply(next);
+            lastGood = next;
+            LOG.info("routes reloaded from {}: {}", directory, context.getRoutes().stream().map(Route::getRouteId).toList());
+            return true;
+        } catch (Exception e) {
+            LOG.error("routes from {} failed to start, restoring the previous routes: {}", directory, message(e));
+            try {
+                apply(lastGood);
+            } catch (Exception again) {
+                LOG.error("restoring the previous routes failed: {}", message(again), again);
+            }
+            return false;
+        }
+    }
+
+    /**
+     * Re-creates the running routes from the same files, so that changed property placeholders
+     * (e.g. the release period from the config file) take effect.
+     */
+    public synchronized void refresh() {
+        try {
+            if (lastGood == null) {
+                lastGood = context.getRoutes().stream().map(Route::getSourceResource)
+                        .filter(java.util.Objects::nonNull).distinct().toList();
+            }
+            apply(lastGood);
+        } catch (Exception e) {
+            LOG.error("refreshing routes failed: {}", message(e), e);
+        }
+    }
+
+    private List<Resource> read() throws IOException {
+        List<Resource> resources = new ArrayList<>();
+        try (Stream<Path> files = Files.list(directory)) {
+            for (Path file : files.sorted().toList()) {
+                String name = file.getFileName().toString();
+                if (name.startsWith("..") || !(name.endsWith(".yaml") || name.endsWith(".yml"))
+                        || !Files.isRegularFile(file)) {
+                    continue;
+                }
+                resources.add(ResourceHelper.fromString("file:" + file.toAbsolutePath(), Files.readString(file)));
+            }
+        }
+        return resources;
+    }
+
+    /** Parses every file into route definitions without touching the running context. */
+    private void validate(List<Resource> resources) throws Exception {
+        RoutesLoader loader = PluginHelper.getRoutesLoader(context);
+        for (Resource resource : resources) {
+            try {
+                for (RoutesBuilder builder : loader.findRoutesBuilders(List.of(resource))) {
+                    if (builder instanceof RouteBuilder routeBuilder) {
+                        routeBuilder.configureRoutes(context);
+                    }
+                }
+            } catch (Exception e) {
+                throw new IllegalArgumentException(resource.getLocation() + ": " + message(e), e);
+            }
+        }
+    }
+
+    private void apply(List<Resource> resources) throws Exception {
+        Set<String> before = new LinkedHashSet<>();
+        context.getRoutes().forEach(r -> before.add(r.getRouteId()));
+        Set<String> after = PluginHelper.getRoutesLoader(context).updateRoutes(resources);
+        for (String id : before) {
+            if (!after.contains(id)) {
+                context.getRouteController().stopRoute(id);
+                context.removeRoute(id);
+                LOG.info("route {} removed", id);
+            }
+        }
+    }
+
+    private static String message(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String text = root.getMessage() == null ? root.toString() : root.getMessage();
+        return root == e ? text : e.getMessage() + " (" + text + ")";
+    }
+}

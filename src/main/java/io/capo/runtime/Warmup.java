@@ -1,0 +1,142 @@
+package io.capo.runtime;
+
+import io.capo.kubernetes.PodFactsMapper;
+import io.capo.reservation.ClusterView;
+import io.capo.reservation.NamespaceFacts;
+import io.capo.reservation.PodFacts;
+import io.capo.reservation.ReservationLedger;
+import io.capo.reservation.ReservationRequest;
+import io.capo.reservation.ReserveResult;
+import io.capo.reservation.Reservation;
+import io.capo.reservation.SelectionPolicy;
+import io.capo.webhook.PodIpReservationWebhook;
+import io.capo.webhook.WebhookMetrics;
+import io.capo.webhook.WebhookPolicy;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Runs the admission path a few thousand times on a private, in-memory cluster view before Capo reports
+ * ready, so that the first real deletions do not pay for class loading and interpretation.
+ */
+final class Warmup {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Warmup.class);
+    private static final int ROUNDS = 3_000;
+
+    private final KubernetesClient client;
+    private volatile boolean done;
+
+    Warmup(KubernetesClient client) {
+        this.client = client;
+    }
+
+    boolean done() {
+        return done;
+    }
+
+    void run(SelectionPolicy selection) {
+        long start = System.nanoTime();
+        try {
+            PodIpReservationWebhook webhook = new PodIpReservationWebhook(new FixedView(), new NullLedger(),
+                    () -> new WebhookPolicy(selection, true, Duration.ofSeconds(1)),
+                    node -> PodFactsMapper.from(client.getKubernetesSerialization().convertValue(node, Pod.class)),
+                    new WebhookMetrics() {
+                        @Override
+                        public void request(String operation, String result, long nanos) {
+                        }
+
+                        @Override
+                        public void reserved(String reason, int count) {
+                        }
+                    }, Clock.systemUTC());
+            for (int i = 0; i < ROUNDS; i++) {
+                webhook.review(review(i));
+            }
+            LOG.info("webhook path warmed up in {} ms", (System.nanoTime() - start) / 1_000_000);
+        } catch (RuntimeException e) {
+            LOG.warn("warm-up failed, continuing cold: {}", e.toString());
+        } finally {
+            done = true;
+        }
+    }
+
+    private static String review(int i) {
+        String op = i % 2 == 0 ? "DELETE" : "CREATE";
+        String sub = i % 2 == 0 ? "" : "eviction";
+        return "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"warmup-" + i
+                + "\",\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"},\"resource\":{\"group\":\"\","
+                + "\"version\":\"v1\",\"resource\":\"pods\"},\"subResource\":\"" + sub + "\",\"operation\":\"" + op
+                + "\",\"namespace\":\"warmup\",\"name\":\"pod-0\",\"dryRun\":" + (i % 3 == 0)
+                + ",\"oldObject\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"pod-0\","
+                + "\"namespace\":\"warmup\",\"uid\":\"u-" + i + "\",\"labels\":{\"statefulset.kubernetes.io/pod-name\":"
+                + "\"pod-0\"}},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]},"
+                + "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.0." + (i % 250) + ".1\",\"podIPs\":[{\"ip\":\"10.0."
+                + (i % 250) + ".1\"}]}}}}";
+    }
+
+    private static final class FixedView implements ClusterView {
+        @Override
+        public Optional<PodFacts> pod(String namespace, String name) {
+            return Optional.empty();
+        }
+
+        @Override
+        public Optional<NamespaceFacts> namespace(String name) {
+            return Optional.of(new NamespaceFacts(name, Map.of("ip-reserve", "enabled"), false));
+        }
+
+        @Override
+        public List<PodFacts> podsOnNode(String node) {
+            return List.of();
+        }
+
+        @Override
+        public boolean synced() {
+            return true;
+        }
+    }
+
+    private static final class NullLedger implements ReservationLedger {
+        @Override
+        public CompletableFuture<ReserveResult> reserve(ReservationRequest request) {
+            return CompletableFuture.completedFuture(new ReserveResult(0, 0, request.cidrs().size()));
+        }
+
+        @Override
+        public CompletableFuture<Integer> markGone(String uid, Instant at) {
+            return CompletableFuture.completedFuture(0);
+        }
+
+        @Override
+        public CompletableFuture<Integer> apply(Collection<Reservation> releases, Collection<Reservation> markGone) {
+            return CompletableFuture.completedFuture(0);
+        }
+
+        @Override
+        public Collection<Reservation> held() {
+            return List.of();
+        }
+
+        @Override
+        public Optional<Reservation> find(String cidr) {
+            return Optional.empty();
+        }
+
+        @Override
+        public boolean synced() {
+            return true;
+        }
+    }
+}

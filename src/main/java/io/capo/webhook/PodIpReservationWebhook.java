@@ -1,0 +1,167 @@
+package io.capo.webhook;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.capo.reservation.Cidrs;
+import io.capo.reservation.ClusterView;
+import io.capo.reservation.NamespaceFacts;
+import io.capo.reservation.PodFacts;
+import io.capo.reservation.ReservationLedger;
+import io.capo.reservation.ReservationReason;
+import io.capo.reservation.ReservationRequest;
+import io.capo.reservation.ReserveResult;
+import io.capo.reservation.Selection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The validating admission webhook {@code POST /pod-ip-reservation}: parks the IP of a selected pod before
+ * the API server deletes or evicts it. It never blocks anything it is not responsible for, and it always
+ * answers within the configured budget.
+ */
+public final class PodIpReservationWebhook {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PodIpReservationWebhook.class);
+
+    private final ClusterView cluster;
+    private final ReservationLedger ledger;
+    private final Supplier<WebhookPolicy> policy;
+    private final Function<JsonNode, PodFacts> podReader;
+    private final WebhookMetrics metrics;
+    private final Clock clock;
+
+    public PodIpReservationWebhook(ClusterView cluster, ReservationLedger ledger, Supplier<WebhookPolicy> policy,
+                                   Function<JsonNode, PodFacts> podReader, WebhookMetrics metrics, Clock clock) {
+        this.cluster = cluster;
+        this.ledger = ledger;
+        this.policy = policy;
+        this.podReader = podReader;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    /** Answers one AdmissionReview; throws {@link BadAdmissionRequestException} for a body it cannot read. */
+    public String review(String body) {
+        long start = System.nanoTime();
+        AdmissionRequest request;
+        try {
+            request = AdmissionReviews.parse(body);
+        } catch (BadAdmissionRequestException e) {
+            metrics.request("unknown", "bad-request", System.nanoTime() - start);
+            throw e;
+        }
+        Answer answer = decide(request);
+        metrics.request(request.operationLabel(), answer.result, System.nanoTime() - start);
+        return answer.body;
+    }
+
+    record Answer(String result, String body) {
+    }
+
+    Answer decide(AdmissionRequest request) {
+        if (!request.isPodDelete() && !request.isPodEviction()) {
+            return new Answer("not-handled", AdmissionReviews.allow(request, null));
+        }
+        Optional<NamespaceFacts> namespace = cluster.namespace(request.namespace());
+        if (namespace.isPresent() && namespace.get().terminating()) {
+            return new Answer("namespace-terminating", AdmissionReviews.allow(request, null));
+        }
+        Optional<PodFacts> pod = request.oldObject() != null
+                ? Optional.ofNullable(podReader.apply(request.oldObject()))
+                : cluster.pod(request.namespace(), request.name());
+        if (pod.isEmpty()) {
+            LOG.debug("pod {} not known yet, nothing to park", request.podKey());
+            return new Answer("pod-unknown", AdmissionReviews.allow(request, null));
+        }
+        WebhookPolicy current = policy.get();
+        Selection.Verdict verdict = Selection.evaluate(current.selection(), namespace.orElse(null), pod.get());
+        if (!verdict.selected()) {
+            LOG.debug("pod {} skipped: {}", request.podKey(), verdict.why());
+            return new Answer("skipped", AdmissionReviews.allow(request, null));
+        }
+        List<String> cidrs = cidrsOf(pod.get());
+        if (cidrs.isEmpty()) {
+            return new Answer("skipped", AdmissionReviews.allow(request, null));
+        }
+        if (request.dryRun()) {
+            return new Answer("dry-run", AdmissionReviews.allow(request, null));
+        }
+        return reserve(request, pod.get(), cidrs, verdict, current);
+    }
+
+    private Answer reserve(AdmissionRequest request, PodFacts pod, List<String> cidrs, Selection.Verdict verdict,
+                           WebhookPolicy current) {
+        Instant now = clock.instant();
+        // a pod whose containers are gone has already lost its sandbox: its time to live starts now
+        boolean alreadyGone = pod.containersGone() || pod.terminal();
+        String reason = request.isPodDelete() ? ReservationReason.DELETE : ReservationReason.EVICTION;
+        ReservationRequest reservation = new ReservationRequest(pod.namespace(), pod.name(), pod.uid(), pod.node(),
+                cidrs, reason, now, alreadyGone ? now : null, verdict.ttl());
+        MDC.put("namespace", pod.namespace());
+        MDC.put("pod", pod.name());
+        MDC.put("ip", String.join(",", cidrs));
+        try {
+            ReserveResult result = ledger.reserve(reservation)
+                    .get(current.budget().toMillis(), TimeUnit.MILLISECONDS);
+            if (result.added() > 0) {
+                metrics.reserved(reason, result.added());
+                LOG.info("parked IP {} of pod {} ({})", String.join(",", cidrs), pod.key(), reason);
+                return new Answer("reserved", AdmissionReviews.allow(request, null));
+            }
+            return new Answer("already-reserved", AdmissionReviews.allow(request, null));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return failed(request, pod, cidrs, current, alreadyGone, "interrupted");
+        } catch (TimeoutException e) {
+            return failed(request, pod, cidrs, current, alreadyGone,
+                    "the write did not complete within " + current.budget().toMillis() + " ms");
+        } catch (ExecutionException e) {
+            return failed(request, pod, cidrs, current, alreadyGone, String.valueOf(e.getCause().getMessage()));
+        } finally {
+            MDC.remove("namespace");
+            MDC.remove("pod");
+            MDC.remove("ip");
+        }
+    }
+
+    private Answer failed(AdmissionRequest request, PodFacts pod, List<String> cidrs, WebhookPolicy current,
+                          boolean alreadyGone, String cause) {
+        String ips = String.join(",", cidrs);
+        if (!current.denyOnFailure() || alreadyGone) {
+            // the write stays queued; the event backstop also parks the address once the pod is gone
+            LOG.warn("could not park IP {} of pod {} in time ({}); allowing the {} as configured", ips, pod.key(),
+                    cause, request.operationLabel());
+            return new Answer("failed-open", AdmissionReviews.allow(request,
+                    "capo could not park IP " + ips + " yet: " + cause));
+        }
+        LOG.warn("could not park IP {} of pod {} ({}); refusing the {} so the address cannot be re-issued",
+                ips, pod.key(), cause, request.operationLabel());
+        return new Answer("denied", AdmissionReviews.deny(request, 429, "capo could not park IP " + ips + " of pod "
+                + pod.key() + " (" + cause + "); the " + request.operationLabel()
+                + " is refused so the address is not re-issued to another pod; retry shortly"));
+    }
+
+    static List<String> cidrsOf(PodFacts pod) {
+        List<String> cidrs = new ArrayList<>();
+        for (String ip : pod.ips()) {
+            Optional<String> cidr = Cidrs.tryNormalize(ip);
+            if (cidr.isEmpty()) {
+                LOG.warn("pod {} reports IP '{}' that cannot be parked; ignoring it", pod.key(), ip);
+            } else if (!cidrs.contains(cidr.get())) {
+                cidrs.add(cidr.get());
+            }
+        }
+        return cidrs;
+    }
+}

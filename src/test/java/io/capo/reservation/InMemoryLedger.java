@@ -1,0 +1,89 @@
+package io.capo.reservation;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A ledger in memory with the store's idempotency rules, for unit tests of the deciders. */
+public final class InMemoryLedger implements ReservationLedger {
+
+    public final Map<String, Reservation> entries = new ConcurrentHashMap<>();
+    public final AtomicInteger writes = new AtomicInteger();
+    /** When set, reserve() answers with this future instead of writing. */
+    public volatile CompletableFuture<ReserveResult> stall;
+
+    @Override
+    public synchronized CompletableFuture<ReserveResult> reserve(ReservationRequest request) {
+        if (stall != null) {
+            return stall;
+        }
+        ReserveResult result = ReserveResult.NOTHING;
+        boolean changed = false;
+        for (String cidr : request.cidrs()) {
+            Reservation existing = entries.get(cidr);
+            Reservation entry = request.entry(cidr);
+            if (existing != null && existing.uid().equals(entry.uid())) {
+                if (entry.goneAt() != null && existing.goneAt() == null) {
+                    entries.put(cidr, existing.withGoneAt(entry.goneAt()));
+                    result = result.plus(new ReserveResult(0, 1, 0));
+                    changed = true;
+                } else {
+                    result = result.plus(new ReserveResult(0, 0, 1));
+                }
+            } else {
+                entries.put(cidr, entry);
+                result = result.plus(existing == null ? new ReserveResult(1, 0, 0) : new ReserveResult(0, 1, 0));
+                changed = true;
+            }
+        }
+        if (changed) {
+            writes.incrementAndGet();
+        }
+        return CompletableFuture.completedFuture(result);
+    }
+
+    @Override
+    public synchronized CompletableFuture<Integer> markGone(String uid, Instant at) {
+        int count = 0;
+        for (Reservation r : List.copyOf(entries.values())) {
+            if (r.uid().equals(uid) && r.goneAt() == null) {
+                entries.put(r.cidr(), r.withGoneAt(at));
+                count++;
+            }
+        }
+        return CompletableFuture.completedFuture(count);
+    }
+
+    @Override
+    public synchronized CompletableFuture<Integer> apply(Collection<Reservation> releases, Collection<Reservation> markGone) {
+        int removed = 0;
+        for (Reservation r : releases) {
+            if (entries.remove(r.cidr()) != null) {
+                removed++;
+            }
+        }
+        markGone.forEach(r -> entries.computeIfPresent(r.cidr(), (k, v) -> v.withGoneAt(r.goneAt())));
+        return CompletableFuture.completedFuture(removed);
+    }
+
+    @Override
+    public Collection<Reservation> held() {
+        return new ArrayList<>(entries.values());
+    }
+
+    @Override
+    public Optional<Reservation> find(String cidr) {
+        return Optional.ofNullable(entries.get(cidr));
+    }
+
+    @Override
+    public boolean synced() {
+        return true;
+    }
+}
