@@ -117,17 +117,21 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
 
     @Override
     public CompletableFuture<ReserveResult> reserve(ReservationRequest request) {
-        List<CompletableFuture<ReserveResult>> parts = new ArrayList<>();
+        int unchanged = 0;
+        Map<String, List<Reservation>> byObject = new LinkedHashMap<>();
         for (String cidr : request.cidrs()) {
             Reservation entry = request.entry(cidr);
             Reservation existing = find(cidr).orElse(null);
             if (existing != null && existing.uid().equals(entry.uid())
                     && (entry.goneAt() == null || existing.goneAt() != null)) {
-                parts.add(CompletableFuture.completedFuture(new ReserveResult(0, 0, 1)));
+                unchanged++;
                 continue;
             }
-            parts.add(writerFor(cidr).submit(new Operations.Reserve(entry)));
+            byObject.computeIfAbsent(objectHolding(cidr), k -> new ArrayList<>()).add(entry);
         }
+        List<CompletableFuture<ReserveResult>> parts = new ArrayList<>();
+        parts.add(CompletableFuture.completedFuture(new ReserveResult(0, 0, unchanged)));
+        byObject.forEach((name, entries) -> parts.add(writers.get(name).submit(new Operations.Reserve(entries))));
         return Operations.sum(parts, ReserveResult.NOTHING, ReserveResult::plus);
     }
 
@@ -210,10 +214,6 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
             }
         }
         return names.get(Math.floorMod(cidr.hashCode(), names.size()));
-    }
-
-    private ObjectWriter writerFor(String cidr) {
-        return writers.get(objectHolding(cidr));
     }
 
     NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList, Resource<GenericKubernetesResource>> resources() {

@@ -35,37 +35,42 @@ final class Operations {
         }
     }
 
-    /** Parks one address for one pod; repeated calls for the same pod UID change nothing. */
+    /** Parks the addresses of one pod held in one object; repeated calls for the same pod UID change nothing. */
     static final class Reserve extends Op<ReserveResult> {
-        final Reservation entry;
+        final List<Reservation> entries;
 
-        Reserve(Reservation entry) {
-            this.entry = entry;
+        Reserve(List<Reservation> entries) {
+            this.entries = List.copyOf(entries);
         }
 
         @Override
         boolean applyTo(ReservationObject object, int maxEntries) {
+            ReserveResult result = ReserveResult.NOTHING;
+            for (Reservation entry : entries) {
+                result = result.plus(applyOne(object, entry, maxEntries));
+            }
+            outcome = result;
+            return result.added() + result.updated() > 0;
+        }
+
+        private static ReserveResult applyOne(ReservationObject object, Reservation entry, int maxEntries) {
             Reservation existing = object.entry(entry.cidr());
             if (existing != null && existing.uid().equals(entry.uid())) {
                 if (entry.goneAt() != null && existing.goneAt() == null) {
                     object.put(existing.withGoneAt(entry.goneAt()));
-                    outcome = new ReserveResult(0, 1, 0);
-                    return true;
+                    return new ReserveResult(0, 1, 0);
                 }
-                outcome = new ReserveResult(0, 0, 1);
-                return false;
+                return new ReserveResult(0, 0, 1);
             }
             if (existing == null && object.containsCidr(entry.cidr())) {
                 // parked by someone else already: the address is safe, and it is not Capo's to release
-                outcome = new ReserveResult(0, 0, 1);
-                return false;
+                return new ReserveResult(0, 0, 1);
             }
             if (existing == null && object.size() >= maxEntries) {
                 throw new ObjectFullException(object.name(), maxEntries);
             }
             object.put(entry);
-            outcome = existing == null ? new ReserveResult(1, 0, 0) : new ReserveResult(0, 1, 0);
-            return true;
+            return existing == null ? new ReserveResult(1, 0, 0) : new ReserveResult(0, 1, 0);
         }
     }
 

@@ -1,0 +1,229 @@
+package io.capo.kubernetes;
+
+import io.capo.reservation.Reservation;
+import io.capo.reservation.ReservationRequest;
+import io.capo.reservation.ReserveResult;
+import io.capo.testing.MockCluster;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+class CalicoReservationStoreTest {
+
+    static final Instant T0 = Instant.parse("2026-11-26T10:00:00Z");
+    static final String NAME = "ip-reserve-delay-release";
+
+    final MockCluster cluster = new MockCluster();
+    final AtomicInteger writes = new AtomicInteger();
+    final AtomicInteger conflicts = new AtomicInteger();
+    final List<CalicoReservationStore> stores = new ArrayList<>();
+
+    CalicoReservationStore store(KubernetesClient client, String api, int objects, int maxEntries) {
+        CalicoReservationStore store = new CalicoReservationStore(client, new CalicoApi(api), NAME, objects,
+                maxEntries, new StoreMetrics() {
+            @Override
+            public void write(String object) {
+                writes.incrementAndGet();
+            }
+
+            @Override
+            public void conflict(String object) {
+                conflicts.incrementAndGet();
+            }
+
+            @Override
+            public void writeFailure(String object) {
+            }
+        });
+        store.start();
+        await().until(store::synced);
+        stores.add(store);
+        return store;
+    }
+
+    CalicoReservationStore store() {
+        return store(cluster.client(), CalicoApi.V3, 1, 900);
+    }
+
+    @AfterEach
+    void tearDown() {
+        stores.forEach(CalicoReservationStore::close);
+        cluster.close();
+    }
+
+    static ReservationRequest request(String pod, String uid, String... cidrs) {
+        return new ReservationRequest("kafka", pod, uid, "node-1", List.of(cidrs), "delete", T0, null, null);
+    }
+
+    GenericKubernetesResource object(String api, String name) {
+        return cluster.client().genericKubernetesResources(new CalicoApi(api).context()).withName(name).get();
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<String> cidrs(GenericKubernetesResource object) {
+        return (List<String>) ((Map<String, Object>) object.getAdditionalProperties().get("spec")).get("reservedCIDRs");
+    }
+
+    @Test
+    void firstReservationCreatesTheObjectWithEntryAndMetadataInOneWrite() throws Exception {
+        CalicoReservationStore store = store();
+        ReserveResult result = store.reserve(request("kafka-0", "uid-0", "10.0.0.1/32", "fd00::1/128"))
+                .get(5, TimeUnit.SECONDS);
+
+        assertThat(result.added()).isEqualTo(2);
+        assertThat(writes.get()).isEqualTo(1);
+        GenericKubernetesResource object = object(CalicoApi.V3, NAME);
+        assertThat(object.getApiVersion()).isEqualTo("projectcalico.org/v3");
+        assertThat(cidrs(object)).containsExactly("10.0.0.1/32", "fd00::1/128");
+        Map<String, Reservation> metadata = ReservationObject.decode(
+                object.getMetadata().getAnnotations().get(ReservationObject.METADATA_ANNOTATION));
+        assertThat(metadata.get("10.0.0.1/32")).isEqualTo(new Reservation("10.0.0.1/32", "kafka", "kafka-0", "uid-0",
+                "node-1", "delete", T0, null, null));
+    }
+
+    @Test
+    void repeatedReservationOfTheSamePodWritesNothing() throws Exception {
+        CalicoReservationStore store = store();
+        store.reserve(request("kafka-0", "uid-0", "10.0.0.1/32")).get(5, TimeUnit.SECONDS);
+        ReserveResult again = store.reserve(request("kafka-0", "uid-0", "10.0.0.1/32")).get(5, TimeUnit.SECONDS);
+
+        assertThat(again).isEqualTo(new ReserveResult(0, 0, 1));
+        assertThat(writes.get()).isEqualTo(1);
+    }
+
+    @Test
+    void concurrentReservationsAreGroupCommittedAndNoneIsLost() throws Exception {
+        CalicoReservationStore store = store();
+        List<CompletableFuture<ReserveResult>> futures = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            futures.add(store.reserve(request("pod-" + i, "uid-" + i, "10.1." + (i / 250) + "." + (i % 250 + 1) + "/32")));
+        }
+        for (CompletableFuture<ReserveResult> f : futures) {
+            assertThat(f.get(30, TimeUnit.SECONDS).added()).isEqualTo(1);
+        }
+        assertThat(cidrs(object(CalicoApi.V3, NAME))).hasSize(300).doesNotHaveDuplicates();
+        assertThat(writes.get()).isLessThan(300);
+    }
+
+    @Test
+    void twoReplicasWritingAtOnceLoseNothing() throws Exception {
+        CalicoReservationStore a = store();
+        CalicoReservationStore b = store(cluster.newClient(), CalicoApi.V3, 1, 900);
+        List<CompletableFuture<ReserveResult>> futures = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            CalicoReservationStore store = i % 2 == 0 ? a : b;
+            futures.add(store.reserve(request("pod-" + i, "uid-" + i, "10.2.0." + (i + 1) + "/32")));
+        }
+        for (CompletableFuture<ReserveResult> f : futures) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+        assertThat(cidrs(object(CalicoApi.V3, NAME))).hasSize(100).doesNotHaveDuplicates();
+        await().untilAsserted(() -> assertThat(a.held()).hasSize(100));
+    }
+
+    @Test
+    void entriesOfOthersAreKeptAndNeverReleased() throws Exception {
+        CalicoReservationStore store = store();
+        store.reserve(request("kafka-0", "uid-0", "10.0.0.1/32")).get(5, TimeUnit.SECONDS);
+        GenericKubernetesResource object = object(CalicoApi.V3, NAME);
+        List<String> withForeign = new ArrayList<>(cidrs(object));
+        withForeign.add("10.9.9.0/24");
+        ((Map<String, Object>) object.getAdditionalProperties().get("spec")).put("reservedCIDRs", withForeign);
+        cluster.client().genericKubernetesResources(new CalicoApi(CalicoApi.V3).context()).resource(object).update();
+        await().untilAsserted(() -> assertThat(store.snapshot(NAME).view().cidrs()).contains("10.9.9.0/24"));
+
+        store.reserve(request("kafka-1", "uid-1", "10.0.0.2/32")).get(5, TimeUnit.SECONDS);
+        Reservation parked = store.find("10.0.0.1/32").orElseThrow();
+        store.apply(List.of(parked, new Reservation("10.9.9.0/24", "", "", "", "", "", T0, T0, null)), List.of())
+                .get(5, TimeUnit.SECONDS);
+
+        assertThat(cidrs(object(CalicoApi.V3, NAME))).containsExactlyInAnyOrder("10.9.9.0/24", "10.0.0.2/32");
+        assertThat(store.held()).extracting(Reservation::cidr).containsExactly("10.0.0.2/32");
+    }
+
+    @Test
+    void addressParkedByOthersIsNotTakenOver() throws Exception {
+        CalicoReservationStore store = store();
+        store.reserve(request("kafka-0", "uid-0", "10.0.0.1/32")).get(5, TimeUnit.SECONDS);
+        GenericKubernetesResource object = object(CalicoApi.V3, NAME);
+        ((Map<String, Object>) object.getAdditionalProperties().get("spec"))
+                .put("reservedCIDRs", List.of("10.0.0.1/32", "10.0.0.7/32"));
+        cluster.client().genericKubernetesResources(new CalicoApi(CalicoApi.V3).context()).resource(object).update();
+        await().untilAsserted(() -> assertThat(store.snapshot(NAME).view().cidrs()).contains("10.0.0.7/32"));
+
+        ReserveResult result = store.reserve(request("kafka-7", "uid-7", "10.0.0.7/32")).get(5, TimeUnit.SECONDS);
+        assertThat(result.added()).isZero();
+        assertThat(store.find("10.0.0.7/32")).isEmpty();
+    }
+
+    @Test
+    void releaseOnlyRemovesTheEntryOfTheSamePod() throws Exception {
+        CalicoReservationStore store = store();
+        store.reserve(request("kafka-0", "uid-0", "10.0.0.1/32")).get(5, TimeUnit.SECONDS);
+        Reservation stale = new Reservation("10.0.0.1/32", "kafka", "kafka-0", "uid-other", "node-1", "delete", T0,
+                T0, null);
+        assertThat(store.apply(List.of(stale), List.of()).get(5, TimeUnit.SECONDS)).isZero();
+        assertThat(store.find("10.0.0.1/32")).isPresent();
+    }
+
+    @Test
+    void markGoneStartsTheTtlOfEveryEntryOfThePod() throws Exception {
+        CalicoReservationStore store = store();
+        store.reserve(request("kafka-0", "uid-0", "10.0.0.1/32", "fd00::1/128")).get(5, TimeUnit.SECONDS);
+        Instant gone = T0.plus(Duration.ofMinutes(1));
+        assertThat(store.markGone("uid-0", gone).get(5, TimeUnit.SECONDS)).isEqualTo(2);
+        assertThat(store.held()).extracting(Reservation::goneAt).containsOnly(gone);
+        assertThat(store.markGone("uid-0", gone.plusSeconds(60)).get(5, TimeUnit.SECONDS)).isZero();
+    }
+
+    @Test
+    void entriesSpreadOverTheConfiguredNumberOfObjects() throws Exception {
+        CalicoReservationStore store = store(cluster.client(), CalicoApi.V3, 3, 900);
+        for (int i = 1; i <= 30; i++) {
+            store.reserve(request("pod-" + i, "uid-" + i, "10.3.0." + i + "/32")).get(5, TimeUnit.SECONDS);
+        }
+        int total = 0;
+        for (String name : store.objectNames()) {
+            GenericKubernetesResource object = object(CalicoApi.V3, name);
+            assertThat(object).as(name).isNotNull();
+            total += cidrs(object).size();
+        }
+        assertThat(store.objectNames()).containsExactly(NAME, NAME + "-1", NAME + "-2");
+        assertThat(total).isEqualTo(30);
+        assertThat(store.held()).hasSize(30);
+    }
+
+    @Test
+    void crdApiIsUsedWhenConfigured() throws Exception {
+        CalicoReservationStore store = store(cluster.client(), CalicoApi.CRD_V1, 1, 900);
+        store.reserve(request("kafka-0", "uid-0", "10.0.0.1/32")).get(5, TimeUnit.SECONDS);
+        assertThat(cidrs(object(CalicoApi.CRD_V1, NAME))).containsExactly("10.0.0.1/32");
+        assertThat(object(CalicoApi.V3, NAME)).isNull();
+    }
+
+    @Test
+    void aFullObjectRefusesNewEntriesWithAClearMessage() throws Exception {
+        CalicoReservationStore store = store(cluster.client(), CalicoApi.V3, 1, 2);
+        store.reserve(request("a", "uid-a", "10.0.0.1/32")).get(5, TimeUnit.SECONDS);
+        store.reserve(request("b", "uid-b", "10.0.0.2/32")).get(5, TimeUnit.SECONDS);
+        assertThatThrownBy(() -> store.reserve(request("c", "uid-c", "10.0.0.3/32")).get(5, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class).hasMessageContaining("already holds 2 addresses");
+        assertThat(store.held()).hasSize(2);
+    }
+}

@@ -1,0 +1,111 @@
+package io.capo.testing;
+
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** A test CA and serving certificates for localhost, written as cert-manager writes them. */
+public final class TestCertificates {
+
+    private static final AtomicLong SERIAL = new AtomicLong(System.currentTimeMillis());
+
+    private final KeyPair caKeys;
+    private final X509Certificate ca;
+
+    public TestCertificates(String caName) {
+        try {
+            caKeys = keyPair();
+            X500Name name = new X500Name("CN=" + caName);
+            JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(name, serial(), notBefore(),
+                    notAfter(), name, caKeys.getPublic());
+            builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
+            ca = sign(builder, caKeys);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public X509Certificate ca() {
+        return ca;
+    }
+
+    public String caPem() {
+        return pem(ca);
+    }
+
+    /** Writes {@code tls.crt}, {@code tls.key} and {@code ca.crt} for localhost / 127.0.0.1 into the directory. */
+    public Path writeServing(Path dir, String commonName) {
+        try {
+            KeyPair keys = keyPair();
+            JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
+                    new X500Name(ca.getSubjectX500Principal().getName()), serial(), notBefore(), notAfter(),
+                    new X500Name("CN=" + commonName), keys.getPublic());
+            builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[]{
+                    new GeneralName(GeneralName.dNSName, "localhost"),
+                    new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
+            X509Certificate cert = sign(builder, caKeys);
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("tls.crt"), pem(cert));
+            Files.writeString(dir.resolve("tls.key"), pem(keys.getPrivate()));
+            Files.writeString(dir.resolve("ca.crt"), pem(ca));
+            return dir;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static KeyPair keyPair() throws Exception {
+        KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+        generator.initialize(2048);
+        return generator.generateKeyPair();
+    }
+
+    private static X509Certificate sign(JcaX509v3CertificateBuilder builder, KeyPair signer) throws Exception {
+        ContentSigner contentSigner = new JcaContentSignerBuilder("SHA256withRSA").build(signer.getPrivate());
+        X509CertificateHolder holder = builder.build(contentSigner);
+        return new JcaX509CertificateConverter().getCertificate(holder);
+    }
+
+    private static BigInteger serial() {
+        return BigInteger.valueOf(SERIAL.incrementAndGet());
+    }
+
+    private static Date notBefore() {
+        return Date.from(Instant.now().minus(Duration.ofHours(1)));
+    }
+
+    private static Date notAfter() {
+        return Date.from(Instant.now().plus(Duration.ofDays(2)));
+    }
+
+    private static String pem(Object object) {
+        StringWriter out = new StringWriter();
+        try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
+            writer.writeObject(object);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return out.toString();
+    }
+}
