@@ -3,6 +3,8 @@ package io.capo;
 import io.capo.config.CapoConfigLoader;
 import io.capo.config.CapoSettings;
 import io.capo.config.ConfigException;
+import io.capo.runtime.CapoConfiguration;
+import io.capo.runtime.ServerCheck;
 import io.capo.runtime.StartupOptions;
 import org.apache.camel.main.Main;
 
@@ -27,7 +29,9 @@ public final class Application {
             System.exit(2);
             return;
         }
-        Main main = new Main(Application.class);
+        Main main = new Main();
+        main.configure().addConfiguration(new CapoConfiguration());
+        main.addMainListener(new ServerCheck());
         main.addInitialProperty("camel.server.port", Integer.toString(settings.webhookPort()));
         main.addInitialProperty("camel.management.port", Integer.toString(settings.managementPort()));
         options.configFile().ifPresent(f -> main.addInitialProperty(StartupOptions.CONFIG_FILE, f.toString()));

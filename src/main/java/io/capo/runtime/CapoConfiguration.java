@@ -144,7 +144,7 @@ public final class CapoConfiguration implements CamelConfiguration {
 
         FileWatcher watcher = new FileWatcher(2_000);
         CapoRuntime runtime = new CapoRuntime(client, suppliedClient == null, store, cluster, watcher, warmup, tls,
-                options.routesDir().orElse(null), closeables, s.webhookPort(), selection::get);
+                options.routesDir().orElse(null), closeables, selection::get);
         options.configFile().ifPresent(file -> closeables.add(
                 startConfigReload(file, options.overrides(), loader, settings, watcher)));
         settings.onChange(next -> {

@@ -39,7 +39,6 @@ final class CapoRuntime extends ServiceSupport implements CamelContextAware {
     private final WebhookTls tls;
     private final Path routesDir;
     private final List<AutoCloseable> closeables;
-    private final int webhookPort;
     private final Supplier<SelectionPolicy> selection;
     private CamelContext context;
     private ProducerTemplate producer;
@@ -47,7 +46,7 @@ final class CapoRuntime extends ServiceSupport implements CamelContextAware {
 
     CapoRuntime(KubernetesClient client, boolean ownsClient, CalicoReservationStore store, ClusterCache cluster,
                 FileWatcher watcher, Warmup warmup, WebhookTls tls, Path routesDir, List<AutoCloseable> closeables,
-                int webhookPort, Supplier<SelectionPolicy> selection) {
+                Supplier<SelectionPolicy> selection) {
         this.client = client;
         this.ownsClient = ownsClient;
         this.store = store;
@@ -57,7 +56,6 @@ final class CapoRuntime extends ServiceSupport implements CamelContextAware {
         this.tls = tls;
         this.routesDir = routesDir;
         this.closeables = closeables;
-        this.webhookPort = webhookPort;
         this.selection = selection;
     }
 
@@ -95,10 +93,21 @@ final class CapoRuntime extends ServiceSupport implements CamelContextAware {
         routesReloader.refresh();
     }
 
+    /** The HTTPS webhook server: the one that uses the global SSL parameters (management is plain HTTP). */
     Optional<HttpServer> webhookServer() {
         return context.hasServices(VertxPlatformHttpServer.class).stream()
-                .filter(s -> s.getServer() != null && s.getServer().actualPort() == webhookPort)
+                .filter(s -> s.getServer() != null && s.isUseGlobalSslContextParameters())
                 .map(VertxPlatformHttpServer::getServer).findFirst();
+    }
+
+    /** Camel only logs a warning when a port is taken; Capo must not run without its webhook. */
+    static void verifyServersBound(CamelContext context) {
+        for (VertxPlatformHttpServer server : context.hasServices(VertxPlatformHttpServer.class)) {
+            if (server.getServer() == null || server.getServer().actualPort() <= 0) {
+                throw new IllegalStateException("HTTP server on port " + server.getConfigurationPort()
+                        + " did not start (port taken?)");
+            }
+        }
     }
 
     @Override
