@@ -125,9 +125,10 @@ public final class CapoConfiguration implements CamelConfiguration {
         context.getRegistry().bind("reservationStore", store);
 
         List<AutoCloseable> closeables = new ArrayList<>();
-        // the election gets a client of its own: its lease calls must not queue behind reservation writes
+        // the election gets a client of its own: its lease calls must not queue behind reservation writes;
+        // added before the election service, so that it is closed after the service stopped
         KubernetesClient electionClient = new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
-        closeables.add(electionClient);
+        context.addService(new ClosingService(electionClient));
         LeaseClusterService leader = leaderElection(electionClient, s, namespace,
                 all.getProperty("capo.identity", KubernetesConnection.identity()));
         leader.onLeadershipChange(metrics::leader);

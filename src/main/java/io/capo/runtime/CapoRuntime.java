@@ -77,6 +77,7 @@ final class CapoRuntime extends ServiceSupport implements CamelContextAware {
         store.start();
         cluster.start();
         routesReloader = new RoutesReloader(context, routesDir);
+        context.getRegistry().bind("routesReloader", routesReloader);
         if (routesDir != null) {
             routesReloader.init();
             watcher.watch(routesDir, changed -> routesReloader.reload());

@@ -28,16 +28,23 @@ import java.util.stream.Stream;
  */
 public final class RoutesReloader {
 
+
     private static final Logger LOG = LoggerFactory.getLogger(RoutesReloader.class);
 
     private final CamelContext context;
     private final Path directory;
     private List<Resource> lastGood;
+    private final java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
 
     /** @param directory the route directory, or null for the routes bundled in the jar (refresh only) */
     public RoutesReloader(CamelContext context, Path directory) {
         this.context = context;
         this.directory = directory;
+    }
+
+    /** How many route changes were refused since start. */
+    public int refusedChanges() {
+        return refused.get();
     }
 
     /** Remembers what is running now, as the state to roll back to. */
@@ -52,6 +59,7 @@ public final class RoutesReloader {
             next = read();
             validate(next);
         } catch (Exception e) {
+            refused.incrementAndGet();
             LOG.error("route change in {} refused, the current routes keep running: {}", directory, message(e));
             return false;
         }
@@ -61,6 +69,7 @@ public final class RoutesReloader {
             LOG.info("routes reloaded from {}: {}", directory, context.getRoutes().stream().map(Route::getRouteId).toList());
             return true;
         } catch (Exception e) {
+            refused.incrementAndGet();
             LOG.error("routes from {} failed to start, restoring the previous routes: {}", directory, message(e));
             try {
                 apply(lastGood);

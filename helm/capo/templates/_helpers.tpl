@@ -1,0 +1,115 @@
+{{/* Chart name, possibly overridden. */}}
+{{- define "capo.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: the release name, plus the chart name when the release name does not contain it. */}}
+{{- define "capo.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "capo.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "capo.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "capo.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "capo.labels" -}}
+helm.sh/chart: {{ include "capo.chart" . }}
+{{ include "capo.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: capo
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "capo.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "capo.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "capo.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag | toString) }}
+{{- end }}
+
+{{/* Port of an address such as ":8080" or "0.0.0.0:8080". */}}
+{{- define "capo.port" -}}
+{{- if not (regexMatch "^.*:[0-9]+$" (toString .)) }}
+{{- fail (printf "%q is not an address of the form :8080 or host:8080" (toString .)) }}
+{{- end }}
+{{- regexReplaceAll "^.*:" (toString .) "" }}
+{{- end }}
+
+{{- define "capo.managementPort" -}}
+{{- include "capo.port" .Values.config.metricsBindAddress }}
+{{- end }}
+
+{{- define "capo.webhookServiceName" -}}
+{{- printf "%s-webhook-service" (include "capo.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "capo.metricsServiceName" -}}
+{{- printf "%s-metrics-service" (include "capo.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "capo.certSecretName" -}}
+{{- printf "%s-webhook-tls" (include "capo.fullname" .) }}
+{{- end }}
+
+{{- define "capo.servingCertName" -}}
+{{- printf "%s-serving-cert" (include "capo.fullname" .) }}
+{{- end }}
+
+{{- define "capo.configMapName" -}}
+{{- printf "%s-manager-config" (include "capo.fullname" .) }}
+{{- end }}
+
+{{- define "capo.routesConfigMapName" -}}
+{{- printf "%s-routes" (include "capo.fullname" .) }}
+{{- end }}
+
+{{- define "capo.leaseNamespace" -}}
+{{- default .Release.Namespace .Values.config.leaderElection.resourceNamespace }}
+{{- end }}
+
+{{/* The API group of IPReservation for config.calicoApiVersion. */}}
+{{- define "capo.calicoGroup" -}}
+{{- $v := .Values.config.calicoApiVersion }}
+{{- if eq $v "projectcalico.org/v3" }}projectcalico.org
+{{- else if eq $v "crd.projectcalico.org/v1" }}crd.projectcalico.org
+{{- else }}{{ fail (printf "config.calicoApiVersion %q is not supported (projectcalico.org/v3 or crd.projectcalico.org/v1)" $v) }}
+{{- end }}
+{{- end }}
+
+{{/* namespaceLabel "key=value" as a YAML mapping. */}}
+{{- define "capo.namespaceMatchLabels" -}}
+{{- $label := toString .Values.config.namespaceLabel }}
+{{- if not (regexMatch "^[^=]+=[^=]*$" $label) }}
+{{- fail (printf "config.namespaceLabel %q is not in the form key=value" $label) }}
+{{- end }}
+{{- $parts := splitn "=" 2 $label }}
+{{- printf "%s: %s" $parts._0 ($parts._1 | quote) }}
+{{- end }}
+
+{{/* DNS names of the webhook Service, as a JSON list. */}}
+{{- define "capo.webhookDnsNames" -}}
+{{- $svc := include "capo.webhookServiceName" . }}
+{{- list $svc (printf "%s.%s" $svc .Release.Namespace) (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc .Release.Namespace) | toJson }}
+{{- end }}

@@ -1,0 +1,163 @@
+package io.capo.routes;
+
+import io.capo.kubernetes.CalicoReservationStore;
+import io.capo.reservation.ReservationRequest;
+import io.capo.runtime.RoutesReloader;
+import io.capo.testing.CapoInstance;
+import io.capo.testing.ConfigMapVolume;
+import io.capo.testing.MockCluster;
+import io.capo.testing.TestCertificates;
+import org.apache.camel.Route;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLHandshakeException;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** Changes applied without a restart: routes from a ConfigMap volume, the config file, the certificate. */
+class ReloadRouteTest {
+
+    @TempDir
+    Path dir;
+    final MockCluster cluster = new MockCluster();
+    final TestCertificates certificates = new TestCertificates("reload-ca");
+    CapoInstance capo;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (capo != null) {
+            capo.close();
+        }
+        cluster.close();
+    }
+
+    static Map<String, String> bundledRoutes() throws IOException {
+        Map<String, String> files = new LinkedHashMap<>();
+        for (String name : List.of("admission-webhook.camel.yaml", "kubernetes-events.camel.yaml", "release.camel.yaml")) {
+            try (InputStream in = ReloadRouteTest.class.getResourceAsStream("/routes/" + name)) {
+                files.put(name, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            }
+        }
+        return files;
+    }
+
+    void park(String cidr, Instant goneAt) throws Exception {
+        capo.bean("reservationStore", CalicoReservationStore.class).reserve(new ReservationRequest("kafka", "p-" + cidr,
+                "uid-" + cidr, "n", List.of(cidr), "delete", goneAt, goneAt, null)).get(5, TimeUnit.SECONDS);
+    }
+
+    CalicoReservationStore store() {
+        return capo.bean("reservationStore", CalicoReservationStore.class);
+    }
+
+    @Test
+    void releaseRouteChangedThroughAConfigMapSwapAppliesWithoutRestart() throws Exception {
+        Map<String, String> routes = bundledRoutes();
+        ConfigMapVolume volume = new ConfigMapVolume(dir.resolve("routes"), routes);
+        capo = CapoInstance.builder(cluster.client(), certificates.writeServing(dir.resolve("certs"), "capo"))
+                .routesDir(volume.dir()).start();
+        park("10.20.0.1/32", Instant.now().minus(Duration.ofMinutes(5)));
+        await().during(Duration.ofSeconds(2)).until(() -> store().find("10.20.0.1/32").isPresent());
+
+        Map<String, String> changed = new LinkedHashMap<>(routes);
+        String anchor = "        - bean:\n            ref: goCapoAdoption";
+        String shorterTtl = "        - setHeader:\n            name: CapoIpReserveTime\n            constant: \"1m\"\n";
+        assertThat(routes.get("release.camel.yaml")).contains(anchor);
+        changed.put("release.camel.yaml", routes.get("release.camel.yaml").replace(anchor, shorterTtl + anchor));
+        volume.update(changed);
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> store().find("10.20.0.1/32").isEmpty());
+    }
+
+    @Test
+    void brokenRouteFileIsRefusedAndTheRunningRoutesStay() throws Exception {
+        Map<String, String> routes = bundledRoutes();
+        ConfigMapVolume volume = new ConfigMapVolume(dir.resolve("routes"), routes);
+        Path certs = certificates.writeServing(dir.resolve("certs"), "capo");
+        capo = CapoInstance.builder(cluster.client(), certs).routesDir(volume.dir()).start();
+        List<String> before = capo.context().getRoutes().stream().map(Route::getRouteId).sorted().toList();
+
+        Map<String, String> broken = new LinkedHashMap<>(routes);
+        broken.put("release.camel.yaml", "- route:\n    id: release\n    from:\n      uri: [this is not\n");
+        volume.update(broken);
+        RoutesReloader reloader = capo.bean("routesReloader", RoutesReloader.class);
+        await().atMost(Duration.ofSeconds(20)).until(() -> reloader.refusedChanges() == 1);
+        Map<String, String> unknownStep = new LinkedHashMap<>(routes);
+        unknownStep.put("release.camel.yaml", routes.get("release.camel.yaml").replace("- bean:", "- noSuchStep:"));
+        volume.update(unknownStep);
+        await().atMost(Duration.ofSeconds(20)).until(() -> reloader.refusedChanges() == 2);
+        Map<String, String> unknownBean = new LinkedHashMap<>(routes);
+        unknownBean.put("release.camel.yaml", routes.get("release.camel.yaml").replace("ref: releaseCycle",
+                "ref: noSuchBean"));
+        volume.update(unknownBean);
+        await().atMost(Duration.ofSeconds(20)).until(() -> reloader.refusedChanges() == 3);
+
+        assertThat(capo.context().getRoutes().stream().map(Route::getRouteId).sorted().toList()).isEqualTo(before);
+        assertThat(capo.context().getRouteController().getRouteStatus("release").isStarted()).isTrue();
+        assertThat(capo.postWebhook("{}", certificates.ca()).statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void configFileChangeIsAppliedAndAnInvalidOneRefused() throws Exception {
+        Path config = dir.resolve("config");
+        ConfigMapVolume volume = new ConfigMapVolume(config, Map.of("capo_config.yaml", """
+                apiVersion: config.capo.io/v1
+                kind: CapoConfig
+                ipReserveMaxCount: 400
+                ipReserveTime: 40m
+                ipReleasePeriod: 1s
+                """));
+        capo = CapoInstance.builder(cluster.client(), certificates.writeServing(dir.resolve("certs"), "capo"))
+                .configFile(config.resolve("capo_config.yaml")).start();
+        assertThat(capo.get("/observe/metrics").body()).contains("ip_reserve_count_max 400.0");
+
+        volume.update(Map.of("capo_config.yaml", """
+                apiVersion: config.capo.io/v1
+                kind: CapoConfig
+                ipReserveMaxCount: 500
+                ipReserveTime: 40m
+                ipReleasePeriod: 1s
+                """));
+        await().atMost(Duration.ofSeconds(20)).until(() -> capo.get("/observe/metrics").body()
+                .contains("ip_reserve_count_max 500.0"));
+
+        volume.update(Map.of("capo_config.yaml", """
+                apiVersion: config.capo.io/v1
+                kind: CapoConfig
+                ipReserveMaxCount: -1
+                """));
+        await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(10)).until(() -> capo.get("/observe/metrics")
+                .body().contains("ip_reserve_count_max 500.0"));
+    }
+
+    @Test
+    void rotatedCertificateIsServedWithoutRestart() throws Exception {
+        Path certs = certificates.writeServing(dir.resolve("certs"), "capo");
+        capo = CapoInstance.builder(cluster.client(), certs).start();
+        assertThat(capo.postWebhook("{}", certificates.ca()).statusCode()).isEqualTo(400);
+
+        TestCertificates rotated = new TestCertificates("rotated-ca");
+        Path next = rotated.writeServing(dir.resolve("next"), "capo");
+        Files.copy(next.resolve("tls.key"), certs.resolve("tls.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(next.resolve("tls.crt"), certs.resolve("tls.crt"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions()
+                .until(() -> capo.postWebhook("{}", rotated.ca()).statusCode() == 400);
+        assertThatThrownBy(() -> capo.postWebhook("{}", certificates.ca())).hasCauseInstanceOf(SSLHandshakeException.class);
+    }
+}
