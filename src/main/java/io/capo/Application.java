@@ -39,6 +39,11 @@ public final class Application {
             main.addInitialProperty(StartupOptions.ROUTES_DIR, dir.toString());
             main.addInitialProperty("camel.main.routesIncludePattern", "file:" + dir.toAbsolutePath() + "/*.yaml");
         });
-        System.exit(main.run(args));
+        try {
+            System.exit(main.run(args));
+        } catch (Exception e) {
+            System.err.println("capo: cannot start: " + e.getMessage());
+            System.exit(1);
+        }
     }
 }

@@ -160,7 +160,7 @@ public final class CapoConfigLoader {
             Map<String, String> labels = matchLabels(selectorGiven ? Map.of() : d.matchLabels());
 
             int managementPort = port("metrics.bindAddress", d.managementPort());
-            int healthProbePort = port("health.healthProbeBindAddress", d.healthProbePort());
+            int healthProbePort = port("health.healthProbeBindAddress", managementPort);
             boolean leaderElect = bool("leaderElection.leaderElect", dl.leaderElect());
             String resourceName = text("leaderElection.resourceName", dl.resourceName());
             String resourceNamespace = text("leaderElection.resourceNamespace", dl.resourceNamespace());

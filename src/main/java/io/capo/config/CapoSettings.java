@@ -92,6 +92,10 @@ public record CapoSettings(
         }
         requirePort("metrics.bindAddress", managementPort);
         requirePort("health.healthProbeBindAddress", healthProbePort);
+        if (webhookPort == managementPort) {
+            // the management endpoints would then be served on the HTTPS webhook server
+            throw invalid("metrics.bindAddress", "must use another port than webhook.port (" + webhookPort + ")");
+        }
     }
 
     public static CapoSettings defaults() {
@@ -100,7 +104,7 @@ public record CapoSettings(
                         SelectorRequirement.exists("brokerId")),
                 Map.of(), SelectorMode.ANY_OF, "ip-reserve=enabled", FailureMode.DENY, Duration.ofSeconds(3),
                 Duration.ofMinutes(5), CALICO_V3, 1, "ip-reserve-delay-release", LeaderElection.defaults(), 9443,
-                "/tmp/k8s-webhook-server/serving-certs", 8080, 8081);
+                "/tmp/k8s-webhook-server/serving-certs", 8080, 8080);
     }
 
     public String namespaceLabelKey() {

@@ -1,5 +1,7 @@
 package io.capo.runtime;
 
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
@@ -14,16 +16,21 @@ final class KubernetesConnection {
     }
 
     static KubernetesClient connect() {
-        KubernetesClient client = new KubernetesClientBuilder().build();
-        try {
-            client.getKubernetesVersion();
+        Config config = Config.autoConfigure(null);
+        // one quick probe without fabric8's retries, so that a missing cluster is reported in seconds
+        try (KubernetesClient probe = new KubernetesClientBuilder().withConfig(new ConfigBuilder(config)
+                .withRequestRetryBackoffLimit(0).withConnectionTimeout(5_000).withRequestTimeout(10_000).build())
+                .build()) {
+            probe.getKubernetesVersion();
         } catch (RuntimeException e) {
-            String url = client.getConfiguration().getMasterUrl();
-            client.close();
-            throw new IllegalStateException("cannot reach the Kubernetes API at " + url + " (" + e.getMessage()
-                    + "); run Capo in a pod with its service account, or point KUBECONFIG at a cluster", e);
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            throw new IllegalStateException("cannot reach the Kubernetes API at " + config.getMasterUrl() + " ("
+                    + root + "); run Capo in a pod with its service account, or point KUBECONFIG at a cluster", e);
         }
-        return client;
+        return new KubernetesClientBuilder().withConfig(config).build();
     }
 
     /** The namespace Capo runs in: POD_NAMESPACE, the service account's namespace, or {@code default}. */

@@ -41,7 +41,7 @@ class CapoSettingsTest {
         assertThat(D.webhookPort()).isEqualTo(9443);
         assertThat(D.certDir()).isEqualTo("/tmp/k8s-webhook-server/serving-certs");
         assertThat(D.managementPort()).isEqualTo(8080);
-        assertThat(D.healthProbePort()).isEqualTo(8081);
+        assertThat(D.healthProbePort()).isEqualTo(8080);
     }
 
     @Test
@@ -55,7 +55,7 @@ class CapoSettingsTest {
                 "reservationObjectName=ip-reserve-delay-release", "leaderElect=true", "leaseDuration=15s",
                 "renewDeadline=10s", "retryPeriod=2s", "webhook.port=9443",
                 "webhook.certDir=/tmp/k8s-webhook-server/serving-certs", "managementPort=8080",
-                "healthProbePort=8081");
+                "healthProbePort=8080");
     }
 
     @Test
@@ -152,5 +152,11 @@ class CapoSettingsTest {
                 labels, s.selectorMode(), s.namespaceLabel(), s.failureMode(), s.webhookBudget(), s.staleGrace(),
                 s.calicoApiVersion(), s.reservationObjects(), s.reservationObjectName(), s.leaderElection(),
                 s.webhookPort(), s.certDir(), s.managementPort(), s.healthProbePort());
+    }
+
+    @Test
+    void webhookAndManagementNeedTheirOwnPorts() {
+        assertThatThrownBy(() -> new CapoConfigLoader().parse("webhook: {port: 8080}", Map.of()))
+                .hasMessageContaining("metrics.bindAddress").hasMessageContaining("webhook.port");
     }
 }
