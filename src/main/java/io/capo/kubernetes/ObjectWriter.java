@@ -158,6 +158,9 @@ final class ObjectWriter implements Runnable {
                 }
                 metrics.conflict(name);
                 base = store.refresh(name);
+                // changes queued meanwhile join the retry: under contention between replicas every write that
+                // wins should carry all that is waiting here, or the queue grows faster than it drains
+                queue.drainTo(batch, MAX_BATCH - batch.size());
             }
         }
     }
