@@ -43,6 +43,9 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
     private final List<String> names;
     private final Map<String, ObjectWriter> writers = new LinkedHashMap<>();
     private final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
+    /** Per object: the newest resourceVersion this replica wrote, and when another writer was last seen. */
+    private final Map<String, Long> ownVersions = new ConcurrentHashMap<>();
+    private final Map<String, Long> foreignWriteNanos = new ConcurrentHashMap<>();
     private SharedIndexInformer<GenericKubernetesResource> informer;
 
     record Snapshot(GenericKubernetesResource resource, ReservationObject view) {
@@ -240,9 +243,42 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
         return snapshot;
     }
 
+    /** Remembers an object this replica just wrote. */
+    Snapshot written(GenericKubernetesResource resource) {
+        Long version = version(resource.getMetadata().getResourceVersion());
+        if (version != null) {
+            ownVersions.merge(resource.getMetadata().getName(), version, Math::max);
+        }
+        return remember(resource);
+    }
+
+    /** Another replica (or anyone else) wrote the object: seen through a conflict or a newer version. */
+    void foreignWrite(String name) {
+        foreignWriteNanos.put(name, System.nanoTime());
+    }
+
+    /** Whether another writer changed the object within the window (replicas are competing for it). */
+    boolean contended(String name, long windowNanos) {
+        Long at = foreignWriteNanos.get(name);
+        return at != null && System.nanoTime() - at < windowNanos;
+    }
+
+    private static Long version(String resourceVersion) {
+        try {
+            return resourceVersion == null ? null : Long.parseLong(resourceVersion);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
     private void observe(GenericKubernetesResource obj) {
         if (obj.getMetadata() == null || !names.contains(obj.getMetadata().getName())) {
             return;
+        }
+        Long seen = version(obj.getMetadata().getResourceVersion());
+        Long own = ownVersions.get(obj.getMetadata().getName());
+        if (seen != null && own != null && seen > own) {
+            foreignWrite(obj.getMetadata().getName());
         }
         snapshots.compute(obj.getMetadata().getName(), (name, known) -> {
             if (known != null && olderThan(obj.getMetadata().getResourceVersion(),

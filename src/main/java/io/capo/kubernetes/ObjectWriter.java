@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,6 +27,9 @@ final class ObjectWriter implements Runnable {
     private static final int MAX_BATCH = 2_000;
     private static final int MAX_CONFLICT_RETRIES = 100;
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+    /** How long after another writer was seen the replicas count as competing for the object. */
+    private static final long CONTENTION_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long MAX_LINGER_MILLIS = 200;
 
     private final String name;
     private final CalicoReservationStore store;
@@ -34,6 +38,8 @@ final class ObjectWriter implements Runnable {
     private final BlockingQueue<Operations.Op<?>> queue = new LinkedBlockingQueue<>(MAX_QUEUED);
     private volatile boolean running;
     private Thread thread;
+    /** Duration of the last successful update, writer thread only. */
+    private long lastWriteMillis = 50;
 
     ObjectWriter(String name, CalicoReservationStore store, int maxEntries, StoreMetrics metrics) {
         this.name = name;
@@ -80,6 +86,7 @@ final class ObjectWriter implements Runnable {
                         continue;
                     }
                     batch.add(first);
+                    lingerWhileContended();
                 }
                 queue.drainTo(batch, MAX_BATCH - batch.size());
                 write(batch);
@@ -104,11 +111,34 @@ final class ObjectWriter implements Runnable {
         batch.forEach(op -> op.fail(new IllegalStateException("Capo is stopping")));
     }
 
+    /**
+     * Group commit across replicas. The replica that just won a write knows the newest resourceVersion and would
+     * win the next race as well, while the losers are still re-reading the object: without a pause their changes
+     * could wait for seconds (past the webhook budget). When another writer was seen recently, wait about one write
+     * before writing again; the losers get their turn and this replica's next write carries more changes.
+     */
+    private void lingerWhileContended() throws InterruptedException {
+        if (store.contended(name, CONTENTION_WINDOW_NANOS)) {
+            long base = Math.max(10, Math.min(lastWriteMillis, MAX_LINGER_MILLIS));
+            Thread.sleep(base / 2 + ThreadLocalRandom.current().nextLong(base + 1));
+        }
+    }
+
     /** A client error other than conflict, not found, throttling or timeout: retrying cannot help. */
     static boolean rejected(KubernetesClientException e) {
         int code = e.getCode();
         return code >= 400 && code < 500 && code != 404 && code != 408 && code != 409 && code != 429
                 && code != 401 && code != 403;
+    }
+
+    /** Whether the informer already delivered a newer version than the one a write conflicted on. */
+    private static boolean newer(CalicoReservationStore.Snapshot candidate, CalicoReservationStore.Snapshot base) {
+        if (candidate == null || base == null) {
+            return false;
+        }
+        String known = base.resource().getMetadata().getResourceVersion();
+        String next = candidate.resource().getMetadata().getResourceVersion();
+        return next != null && !next.equals(known) && CalicoReservationStore.olderThan(known, next);
     }
 
     private void write(List<Operations.Op<?>> batch) {
@@ -135,10 +165,12 @@ final class ObjectWriter implements Runnable {
             }
             try {
                 GenericKubernetesResource desired = work.toResource(store.api().apiVersion());
+                long start = System.nanoTime();
                 GenericKubernetesResource written = base == null
                         ? store.resources().resource(desired).create()
                         : store.resources().resource(desired).update();
-                store.remember(written);
+                lastWriteMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                store.written(written);
                 metrics.write(name);
                 CalicoReservationStore.logWrite(name, batch.size(), written.getMetadata().getResourceVersion());
                 CalicoReservationStore.forEachQuietly(batch, Operations.Op::complete);
@@ -157,7 +189,8 @@ final class ObjectWriter implements Runnable {
                     throw e;
                 }
                 metrics.conflict(name);
-                base = store.refresh(name);
+                store.foreignWrite(name);
+                base = newer(store.snapshot(name), base) ? store.snapshot(name) : store.refresh(name);
                 // changes queued meanwhile join the retry: under contention between replicas every write that
                 // wins should carry all that is waiting here, or the queue grows faster than it drains
                 queue.drainTo(batch, MAX_BATCH - batch.size());
