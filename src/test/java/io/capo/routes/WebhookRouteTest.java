@@ -85,4 +85,13 @@ class WebhookRouteTest {
         assertThat(ready.statusCode()).isEqualTo(200);
         assertThat(ready.body()).contains("capo-caches");
     }
+
+    @Test
+    void jolokiaIsReadOnly() throws Exception {
+        HttpResponse<String> read = capo.get("/observe/jolokia/read/java.lang:type=Memory/HeapMemoryUsage");
+        assertThat(read.statusCode()).isEqualTo(200);
+        assertThat(read.body()).contains("\"status\":200").contains("\"used\"");
+        HttpResponse<String> exec = capo.get("/observe/jolokia/exec/java.lang:type=Memory/gc");
+        assertThat(exec.body()).doesNotContain("\"status\":200").contains("\"status\":403");
+    }
 }
