@@ -5,6 +5,7 @@ import io.capo.reservation.ClusterView;
 import io.capo.reservation.NamespaceFacts;
 import io.capo.reservation.PodEvent;
 import io.capo.reservation.PodFacts;
+import io.capo.reservation.PodLogContext;
 import io.capo.reservation.ReservationLedger;
 import io.capo.reservation.ReservationReason;
 import io.capo.reservation.ReservationRequest;
@@ -13,7 +14,6 @@ import io.capo.reservation.Selection;
 import io.capo.reservation.SelectionPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -122,10 +122,7 @@ public final class PodEventBackstop {
                 reason, clock.instant(), goneAt, verdict.ttl());
         String ips = String.join(",", cidrs);
         return ledger.reserve(request).whenComplete((result, error) -> {
-            MDC.put("namespace", pod.namespace());
-            MDC.put("pod", pod.name());
-            MDC.put("ip", ips);
-            try {
+            try (PodLogContext ignored = PodLogContext.of(pod.namespace(), pod.name(), ips)) {
                 if (error != null) {
                     metrics.failure("backstop");
                     LOG.error("could not park IP {} of pod {} ({}): {}", ips, pod.key(), reason, error.getMessage());
@@ -140,10 +137,6 @@ public final class PodEventBackstop {
                 } else if (result.updated() > 0) {
                     LOG.debug("pod {} is gone; IP {} stays parked from now on", pod.key(), ips);
                 }
-            } finally {
-                MDC.remove("namespace");
-                MDC.remove("pod");
-                MDC.remove("ip");
             }
         });
     }

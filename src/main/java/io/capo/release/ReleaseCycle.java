@@ -2,15 +2,17 @@ package io.capo.release;
 
 import io.capo.config.GoDuration;
 import io.capo.reservation.Cidrs;
+import io.capo.reservation.PodLogContext;
+import io.capo.reservation.Reservation;
 import io.capo.reservation.ReservationLedger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -59,7 +61,7 @@ public final class ReleaseCycle {
     public ReleasePlan run(String ttl, Integer maxCount, String namespaceTtl) {
         if (!cachesSynced.getAsBoolean() || !ledger.synced()) {
             LOG.debug("release cycle skipped: caches not synced yet");
-            return new ReleasePlan(java.util.List.of(), java.util.List.of());
+            return new ReleasePlan(List.of(), List.of());
         }
         ReleasePolicy policy = policy(defaults.get(), ttl, maxCount, namespaceTtl);
         Instant now = clock.instant();
@@ -79,14 +81,10 @@ public final class ReleaseCycle {
             return plan;
         }
         for (Release release : plan.releases()) {
-            MDC.put("namespace", release.reservation().namespace());
-            MDC.put("pod", release.reservation().pod());
-            MDC.put("ip", release.reservation().cidr());
-            try {
-                LOG.info("released IP {} of pod {} ({})", Cidrs.address(release.reservation().cidr()),
-                        release.reservation().podKey(), release.reason());
-            } finally {
-                MDC.clear();
+            Reservation released = release.reservation();
+            try (PodLogContext ignored = PodLogContext.of(released.namespace(), released.pod(), released.cidr())) {
+                LOG.info("released IP {} of pod {} ({})", Cidrs.address(released.cidr()), released.podKey(),
+                        release.reason());
             }
         }
         for (String reason : new String[]{ReleaseReason.TTL, ReleaseReason.STALE, ReleaseReason.MAX_COUNT}) {

@@ -5,6 +5,7 @@ import io.capo.reservation.Cidrs;
 import io.capo.reservation.ClusterView;
 import io.capo.reservation.NamespaceFacts;
 import io.capo.reservation.PodFacts;
+import io.capo.reservation.PodLogContext;
 import io.capo.reservation.ReservationLedger;
 import io.capo.reservation.ReservationReason;
 import io.capo.reservation.ReservationRequest;
@@ -12,7 +13,6 @@ import io.capo.reservation.ReserveResult;
 import io.capo.reservation.Selection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -108,10 +108,7 @@ public final class PodIpReservationWebhook {
         String reason = request.isPodDelete() ? ReservationReason.DELETE : ReservationReason.EVICTION;
         ReservationRequest reservation = new ReservationRequest(pod.namespace(), pod.name(), pod.uid(), pod.node(),
                 cidrs, reason, now, alreadyGone ? now : null, verdict.ttl());
-        MDC.put("namespace", pod.namespace());
-        MDC.put("pod", pod.name());
-        MDC.put("ip", String.join(",", cidrs));
-        try {
+        try (PodLogContext ignored = PodLogContext.of(pod.namespace(), pod.name(), String.join(",", cidrs))) {
             ReserveResult result = ledger.reserve(reservation)
                     .get(current.budget().toMillis(), TimeUnit.MILLISECONDS);
             if (result.added() > 0) {
@@ -128,10 +125,6 @@ public final class PodIpReservationWebhook {
                     "the write did not complete within " + current.budget().toMillis() + " ms");
         } catch (ExecutionException e) {
             return failed(request, pod, cidrs, current, alreadyGone, String.valueOf(e.getCause().getMessage()));
-        } finally {
-            MDC.remove("namespace");
-            MDC.remove("pod");
-            MDC.remove("ip");
         }
     }
 
