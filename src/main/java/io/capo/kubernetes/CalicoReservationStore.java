@@ -43,9 +43,8 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
     private final List<String> names;
     private final Map<String, ObjectWriter> writers = new LinkedHashMap<>();
     private final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
-    /** Per object: the newest resourceVersion this replica wrote, and when another writer was last seen. */
-    private final Map<String, Long> ownVersions = new ConcurrentHashMap<>();
-    private final Map<String, Long> foreignWriteNanos = new ConcurrentHashMap<>();
+    /** Per object: versions this replica wrote and versions the informer saw (to tell whether others write too). */
+    private final Map<String, Versions> versions = new ConcurrentHashMap<>();
     private SharedIndexInformer<GenericKubernetesResource> informer;
 
     record Snapshot(GenericKubernetesResource resource, ReservationObject view) {
@@ -247,20 +246,24 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
     Snapshot written(GenericKubernetesResource resource) {
         Long version = version(resource.getMetadata().getResourceVersion());
         if (version != null) {
-            ownVersions.merge(resource.getMetadata().getName(), version, Math::max);
+            versions(resource.getMetadata().getName()).own(version);
         }
         return remember(resource);
     }
 
-    /** Another replica (or anyone else) wrote the object: seen through a conflict or a newer version. */
+    /** Another replica (or anyone else) wrote the object: seen through a conflict. */
     void foreignWrite(String name) {
-        foreignWriteNanos.put(name, System.nanoTime());
+        versions(name).conflict(System.nanoTime());
     }
 
     /** Whether another writer changed the object within the window (replicas are competing for it). */
     boolean contended(String name, long windowNanos) {
-        Long at = foreignWriteNanos.get(name);
-        return at != null && System.nanoTime() - at < windowNanos;
+        Versions v = versions.get(name);
+        return v != null && v.foreignWithin(System.nanoTime(), windowNanos);
+    }
+
+    private Versions versions(String name) {
+        return versions.computeIfAbsent(name, k -> new Versions());
     }
 
     private static Long version(String resourceVersion) {
@@ -271,14 +274,60 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
         }
     }
 
+    /**
+     * The last versions written here and seen by the informer. The watch event of an own write may arrive before
+     * the write's response, so a seen version counts as foreign only when asked, once own writes are recorded.
+     */
+    static final class Versions {
+        private static final int KEPT = 64;
+        private final java.util.ArrayDeque<Long> own = new java.util.ArrayDeque<>();
+        private final java.util.ArrayDeque<long[]> seen = new java.util.ArrayDeque<>();
+        private long lastConflictNanos = Long.MIN_VALUE;
+
+        synchronized void own(long version) {
+            add(own, version);
+        }
+
+        synchronized void seen(long version, long nanos) {
+            add(seen, new long[]{version, nanos});
+        }
+
+        synchronized void conflict(long nanos) {
+            lastConflictNanos = nanos;
+        }
+
+        synchronized boolean foreignWithin(long now, long window) {
+            if (lastConflictNanos != Long.MIN_VALUE && now - lastConflictNanos < window) {
+                return true;
+            }
+            if (own.isEmpty()) {
+                // nothing written here yet: nothing to compete for
+                return false;
+            }
+            long oldestOwn = own.peekFirst();
+            for (long[] s : seen) {
+                if (now - s[1] < window && s[0] > oldestOwn && !own.contains(s[0])) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static <T> void add(java.util.ArrayDeque<T> deque, T value) {
+            if (deque.size() == KEPT) {
+                deque.removeFirst();
+            }
+            deque.addLast(value);
+        }
+    }
+
     private void observe(GenericKubernetesResource obj) {
         if (obj.getMetadata() == null || !names.contains(obj.getMetadata().getName())) {
             return;
         }
         Long seen = version(obj.getMetadata().getResourceVersion());
-        Long own = ownVersions.get(obj.getMetadata().getName());
-        if (seen != null && own != null && seen > own) {
-            foreignWrite(obj.getMetadata().getName());
+        if (seen != null) {
+            versions(obj.getMetadata().getName()).seen(seen, System.nanoTime());
         }
         snapshots.compute(obj.getMetadata().getName(), (name, known) -> {
             if (known != null && olderThan(obj.getMetadata().getResourceVersion(),

@@ -15,8 +15,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -24,7 +26,9 @@ import java.util.stream.Stream;
  * Applies the route files of a directory to the running context. Camel's own reload does not notice a
  * ConfigMap update (the kubelet swaps the {@code ..data} symlink), and a broken file must never cost the
  * routes that run: every file is parsed first, and a set that fails to start is rolled back to the last
- * good one.
+ * good one. Only the routes of files that changed are re-created: re-creating the webhook route for a change
+ * of the release route would answer the API server's calls with 404 for a moment, and with
+ * {@code failurePolicy: Fail} that refuses deletions.
  */
 public final class RoutesReloader {
 
@@ -64,18 +68,19 @@ public final class RoutesReloader {
             return false;
         }
         try {
-            apply(next);
+            applyChanges(lastGood, next);
             lastGood = next;
             LOG.info("routes reloaded from {}: {}", directory, context.getRoutes().stream().map(Route::getRouteId).toList());
             return true;
         } catch (Exception e) {
-            refused.incrementAndGet();
             LOG.error("routes from {} failed to start, restoring the previous routes: {}", directory, message(e));
             try {
-                apply(lastGood);
+                applyChanges(next, lastGood);
             } catch (Exception again) {
                 LOG.error("restoring the previous routes failed: {}", message(again), again);
             }
+            // counted once the previous routes run again
+            refused.incrementAndGet();
             return false;
         }
     }
@@ -90,7 +95,14 @@ public final class RoutesReloader {
                 lastGood = context.getRoutes().stream().map(Route::getSourceResource)
                         .filter(java.util.Objects::nonNull).distinct().toList();
             }
-            apply(lastGood);
+            // only files with placeholders can change; the others (the webhook route) keep serving
+            List<Resource> withPlaceholders = new ArrayList<>();
+            for (Resource resource : lastGood) {
+                if (content(resource).contains("{{")) {
+                    withPlaceholders.add(resource);
+                }
+            }
+            PluginHelper.getRoutesLoader(context).updateRoutes(withPlaceholders);
         } catch (Exception e) {
             LOG.error("refreshing routes failed: {}", message(e), e);
         }
@@ -127,16 +139,50 @@ public final class RoutesReloader {
         }
     }
 
-    private void apply(List<Resource> resources) throws Exception {
-        Set<String> before = new LinkedHashSet<>();
-        context.getRoutes().forEach(r -> before.add(r.getRouteId()));
-        Set<String> after = PluginHelper.getRoutesLoader(context).updateRoutes(resources);
-        for (String id : before) {
-            if (!after.contains(id)) {
+    /**
+     * Goes from one set of files to another: re-creates the routes of new and changed files and removes those of
+     * deleted files (and routes a changed file no longer defines). Routes of unchanged files are not touched.
+     */
+    private void applyChanges(List<Resource> from, List<Resource> to) throws Exception {
+        Map<String, String> previous = new HashMap<>();
+        for (Resource resource : from) {
+            previous.put(resource.getLocation(), content(resource));
+        }
+        List<Resource> changed = new ArrayList<>();
+        for (Resource resource : to) {
+            if (!content(resource).equals(previous.remove(resource.getLocation()))) {
+                changed.add(resource);
+            }
+        }
+        Set<String> affected = new LinkedHashSet<>(previous.keySet());
+        changed.forEach(r -> affected.add(r.getLocation()));
+        Set<String> ids = new LinkedHashSet<>();
+        for (Route route : context.getRoutes()) {
+            if (route.getSourceResource() != null && affected.contains(route.getSourceResource().getLocation())) {
+                ids.add(route.getRouteId());
+            }
+        }
+        Set<String> after = PluginHelper.getRoutesLoader(context).updateRoutes(changed);
+        remove(ids, after);
+        LOG.info("route files changed: {}; removed: {}", changed.stream().map(Resource::getLocation).toList(),
+                previous.keySet());
+    }
+
+    private void remove(Set<String> candidates, Set<String> keep) throws Exception {
+        for (String id : candidates) {
+            if (!keep.contains(id)) {
                 context.getRouteController().stopRoute(id);
                 context.removeRoute(id);
                 LOG.info("route {} removed", id);
             }
+        }
+    }
+
+    private static String content(Resource resource) {
+        try (var in = resource.getInputStream()) {
+            return in == null ? "" : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
         }
     }
 

@@ -18,7 +18,10 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -40,6 +43,13 @@ public final class PodIpReservationWebhook {
     private final Function<JsonNode, PodFacts> podReader;
     private final WebhookMetrics metrics;
     private final Clock clock;
+    /**
+     * Writes that missed the budget of a call that then let the pod go, by pod UID, while still pending. The API
+     * server calls the webhook several times for one DELETE (graceful update, then the removal); once a write has
+     * missed the budget, the next call for the same pod answers at once instead of waiting the budget again, so a
+     * deletion is not held for a multiple of the budget while the API server is out of reach.
+     */
+    private final Map<String, CompletableFuture<ReserveResult>> pendingAfterFailOpen = new ConcurrentHashMap<>();
 
     public PodIpReservationWebhook(ClusterView cluster, ReservationLedger ledger, Supplier<WebhookPolicy> policy,
                                    Function<JsonNode, PodFacts> podReader, WebhookMetrics metrics, Clock clock) {
@@ -102,15 +112,29 @@ public final class PodIpReservationWebhook {
 
     private Answer reserve(AdmissionRequest request, PodFacts pod, List<String> cidrs, Selection.Verdict verdict,
                            WebhookPolicy current) {
+        try (PodLogContext ignored = PodLogContext.of(pod.namespace(), pod.name(), String.join(",", cidrs))) {
+            return write(request, pod, cidrs, verdict, current);
+        }
+    }
+
+    private Answer write(AdmissionRequest request, PodFacts pod, List<String> cidrs, Selection.Verdict verdict,
+                         WebhookPolicy current) {
         Instant now = clock.instant();
         // a pod whose containers are gone has already lost its sandbox: its time to live starts now
         boolean alreadyGone = pod.containersGone() || pod.terminal();
         String reason = request.isPodDelete() ? ReservationReason.DELETE : ReservationReason.EVICTION;
         ReservationRequest reservation = new ReservationRequest(pod.namespace(), pod.name(), pod.uid(), pod.node(),
                 cidrs, reason, now, alreadyGone ? now : null, verdict.ttl());
-        try (PodLogContext ignored = PodLogContext.of(pod.namespace(), pod.name(), String.join(",", cidrs))) {
-            ReserveResult result = ledger.reserve(reservation)
-                    .get(current.budget().toMillis(), TimeUnit.MILLISECONDS);
+        boolean failsOpen = !current.denyOnFailure() || alreadyGone;
+        CompletableFuture<ReserveResult> write = null;
+        try {
+            CompletableFuture<ReserveResult> earlier = pendingAfterFailOpen.get(pod.uid());
+            if (failsOpen && earlier != null && !earlier.isDone()) {
+                return failed(request, pod, cidrs, current, alreadyGone,
+                        "an earlier write for this pod is still pending");
+            }
+            write = ledger.reserve(reservation);
+            ReserveResult result = write.get(current.budget().toMillis(), TimeUnit.MILLISECONDS);
             if (result.added() > 0) {
                 metrics.reserved(reason, result.added());
                 LOG.info("parked IP {} of pod {} ({})", String.join(",", cidrs), pod.key(), reason);
@@ -121,6 +145,11 @@ public final class PodIpReservationWebhook {
             Thread.currentThread().interrupt();
             return failed(request, pod, cidrs, current, alreadyGone, "interrupted");
         } catch (TimeoutException e) {
+            if (failsOpen) {
+                CompletableFuture<ReserveResult> pending = write;
+                pendingAfterFailOpen.put(pod.uid(), pending);
+                pending.whenComplete((r, error) -> pendingAfterFailOpen.remove(pod.uid(), pending));
+            }
             return failed(request, pod, cidrs, current, alreadyGone,
                     "the write did not complete within " + current.budget().toMillis() + " ms");
         } catch (ExecutionException e) {

@@ -138,6 +138,22 @@ class CalicoReservationStoreTest {
     }
 
     @Test
+    void aReplicaSeesWhenAnotherOneWritesTheSameObject() throws Exception {
+        CalicoReservationStore a = store();
+        CalicoReservationStore b = store(cluster.newClient(), CalicoApi.V3, 1, 900);
+        a.reserve(request("pod-1", "uid-1", "10.3.0.1/32")).get(10, TimeUnit.SECONDS);
+        a.reserve(request("pod-2", "uid-2", "10.3.0.2/32")).get(10, TimeUnit.SECONDS);
+        // its own writes are no competition
+        assertThat(a.contended(NAME, TimeUnit.SECONDS.toNanos(10))).isFalse();
+
+        await().until(() -> b.find("10.3.0.2/32").isPresent());
+        b.reserve(request("pod-3", "uid-3", "10.3.0.3/32")).get(10, TimeUnit.SECONDS);
+
+        await().until(() -> a.contended(NAME, TimeUnit.SECONDS.toNanos(10)));
+        assertThat(a.contended(NAME, 0)).as("only within the window").isFalse();
+    }
+
+    @Test
     void entriesOfOthersAreKeptAndNeverReleased() throws Exception {
         CalicoReservationStore store = store();
         store.reserve(request("kafka-0", "uid-0", "10.0.0.1/32")).get(5, TimeUnit.SECONDS);

@@ -212,6 +212,40 @@ class PodIpReservationWebhookTest {
     }
 
     @Test
+    void aRepeatedCallForAPodWhoseWriteMissedTheBudgetInAllowModeAnswersAtOnce() throws IOException {
+        policy.set(new WebhookPolicy(SELECTION, false, Duration.ofMillis(300)));
+        CompletableFuture<io.capo.reservation.ReserveResult> stalled = new CompletableFuture<>();
+        ledger.stall = stalled;
+        String body = fixture("delete-pod.json");
+        assertThat(response(webhook.review(body)).at("/response/allowed").asBoolean()).isTrue();
+
+        // the API server's next call for the same DELETE
+        long start = System.nanoTime();
+        JsonNode again = response(webhook.review(body));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(250));
+        assertThat(again.at("/response/allowed").asBoolean()).isTrue();
+        assertThat(again.at("/response/warnings/0").asText()).contains("still pending");
+        assertThat(requests).containsEntry("delete/failed-open", 2);
+
+        // once that write is done, calls wait for their write again
+        stalled.complete(new io.capo.reservation.ReserveResult(1, 0, 0));
+        ledger.stall = new CompletableFuture<>();
+        start = System.nanoTime();
+        webhook.review(body);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+    }
+
+    @Test
+    void aRepeatedCallInDenyModeWaitsForTheWriteAgain() throws IOException {
+        ledger.stall = new CompletableFuture<>();
+        String body = fixture("delete-pod.json");
+        webhook.review(body);
+        long start = System.nanoTime();
+        assertThat(response(webhook.review(body)).at("/response/allowed").asBoolean()).isFalse();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+    }
+
+    @Test
     void finalDeleteOfAPodWhoseContainersAreGoneIsNeverDenied() throws IOException {
         ledger.stall = CompletableFuture.failedFuture(new IllegalStateException("down"));
         ObjectNode review = fixtureTree("delete-pod.json");
