@@ -8,9 +8,15 @@ import io.capo.runtime.ServerCheck;
 import io.capo.runtime.StartupOptions;
 import org.apache.camel.main.Main;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.Properties;
 
-/** Starts Capo: validates the config first, so that a bad file stops it with a message naming the field. */
+/**
+ * Starts Capo: validates the config and checks its ports first, so that a bad file or a taken port stops
+ * it with one line naming the cause.
+ */
 public final class Application {
 
     private Application() {
@@ -29,21 +35,39 @@ public final class Application {
             System.exit(2);
             return;
         }
+        for (int port : new int[]{settings.webhookPort(), settings.managementPort()}) {
+            if (!free(port)) {
+                System.err.println("capo: cannot start: port " + port + " is already in use");
+                System.exit(1);
+                return;
+            }
+        }
         Main main = new Main();
         main.configure().addConfiguration(new CapoConfiguration());
         main.addMainListener(new ServerCheck());
-        main.addInitialProperty("camel.server.port", Integer.toString(settings.webhookPort()));
-        main.addInitialProperty("camel.management.port", Integer.toString(settings.managementPort()));
-        options.configFile().ifPresent(f -> main.addInitialProperty(StartupOptions.CONFIG_FILE, f.toString()));
+        // override properties: they win over application.properties
+        main.addOverrideProperty("camel.server.port", Integer.toString(settings.webhookPort()));
+        main.addOverrideProperty("camel.management.port", Integer.toString(settings.managementPort()));
+        options.configFile().ifPresent(f -> main.addOverrideProperty(StartupOptions.CONFIG_FILE, f.toString()));
         options.routesDir().ifPresent(dir -> {
-            main.addInitialProperty(StartupOptions.ROUTES_DIR, dir.toString());
-            main.addInitialProperty("camel.main.routesIncludePattern", "file:" + dir.toAbsolutePath() + "/*.yaml");
+            main.addOverrideProperty(StartupOptions.ROUTES_DIR, dir.toString());
+            main.addOverrideProperty("camel.main.routesIncludePattern", "file:" + dir.toAbsolutePath() + "/*.yaml");
         });
         try {
             System.exit(main.run(args));
         } catch (Exception e) {
             System.err.println("capo: cannot start: " + e.getMessage());
             System.exit(1);
+        }
+    }
+
+    private static boolean free(int port) {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new InetSocketAddress(port));
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 }

@@ -51,6 +51,11 @@ final class CapoHealthChecks {
             }
 
             @Override
+            public boolean isLiveness() {
+                return true;
+            }
+
+            @Override
             protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
                 Instant last = lastActivity.get();
                 builder.detail("last.activity", String.valueOf(last));

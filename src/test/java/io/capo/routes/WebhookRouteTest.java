@@ -80,10 +80,12 @@ class WebhookRouteTest {
 
     @Test
     void healthEndpointsAnswer() throws Exception {
-        assertThat(capo.get("/observe/health/live").statusCode()).isEqualTo(200);
+        HttpResponse<String> live = capo.get("/observe/health/live");
+        assertThat(live.statusCode()).isEqualTo(200);
+        assertThat(live.body()).contains("capo-leader-election").doesNotContain("capo-caches");
         HttpResponse<String> ready = capo.get("/observe/health/ready");
         assertThat(ready.statusCode()).isEqualTo(200);
-        assertThat(ready.body()).contains("capo-caches");
+        assertThat(ready.body()).contains("capo-caches").doesNotContain("capo-leader-election");
     }
 
     @Test

@@ -1,0 +1,138 @@
+package io.capo.it;
+
+import io.capo.testing.CapoInstance;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The packaged jar as the image runs it ({@code java -jar capo.jar}), as its own process against the real API
+ * server: it takes its ports from capo_config.yaml, its routes from the mounted directory, and refuses to start
+ * on a taken port.
+ */
+class ApplicationJarIT {
+
+    @TempDir
+    Path dir;
+    final List<Process> processes = new ArrayList<>();
+    ItEnvironment env;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (Process process : processes) {
+            process.destroy();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        }
+        if (env != null) {
+            env.close();
+        }
+    }
+
+    static int freePort() throws Exception {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    Process startJar(Path config, Path routes, Path log) throws Exception {
+        Path jar = Path.of("target", "capo.jar").toAbsolutePath();
+        assertThat(jar).as("mvn package builds the jar before the integration tests").exists();
+        Path kubeconfig = dir.resolve("kubeconfig");
+        Files.writeString(kubeconfig, env.k8s().kubeConfigYaml());
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-jar", jar.toString());
+        builder.environment().put("KUBECONFIG", kubeconfig.toString());
+        builder.environment().put("CAPO_CONFIG_FILE", config.toString());
+        builder.environment().put("CAPO_ROUTES_DIR", routes.toString());
+        builder.environment().put("POD_NAMESPACE", "default");
+        builder.environment().put("HOSTNAME", "capo-jar-it");
+        builder.redirectErrorStream(true).redirectOutput(log.toFile());
+        Process process = builder.start();
+        processes.add(process);
+        return process;
+    }
+
+    @Test
+    void jarTakesItsPortsAndRoutesFromTheMountedFilesAndRefusesATakenPort() throws Exception {
+        env = new ItEnvironment("jar", dir);
+        int webhookPort = freePort();
+        int managementPort = freePort();
+        Path config = dir.resolve("capo_config.yaml");
+        Files.writeString(config, """
+                apiVersion: config.capo.io/v1
+                kind: CapoConfig
+                health:
+                  healthProbeBindAddress: ":%2$d"
+                metrics:
+                  bindAddress: ":%2$d"
+                webhook:
+                  port: %1$d
+                  certDir: %3$s
+                leaderElection:
+                  resourceName: %4$s
+                  resourceNamespace: default
+                reservationObjectName: %5$s
+                """.formatted(webhookPort, managementPort, env.certDir(), env.leaseName(), env.objectName()));
+        Path routes = Files.createDirectories(dir.resolve("routes"));
+        for (String name : List.of("admission-webhook.camel.yaml", "kubernetes-events.camel.yaml", "release.camel.yaml")) {
+            try (InputStream in = getClass().getResourceAsStream("/routes/" + name)) {
+                Files.write(routes.resolve(name), in.readAllBytes());
+            }
+        }
+        Files.writeString(routes.resolve("extra.camel.yaml"), """
+                - route:
+                    id: mounted-extra
+                    from:
+                      uri: timer:mounted-extra?period=200
+                      steps:
+                        - log:
+                            message: "from the mounted directory"
+                """);
+
+        Path log = dir.resolve("capo.log");
+        startJar(config, routes, log);
+        HttpClient http = HttpClient.newHttpClient();
+        URI metrics = URI.create("http://localhost:" + managementPort + "/observe/metrics");
+        try {
+            await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> http.send(HttpRequest.newBuilder(
+                    URI.create("http://localhost:" + managementPort + "/observe/health/ready")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("the jar did not become ready; its log:\n" + Files.readString(log), e);
+        }
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> http.send(HttpRequest.newBuilder(metrics).build(),
+                HttpResponse.BodyHandlers.ofString()).body().contains("routeId=\"mounted-extra\""));
+        HttpResponse<String> webhook = CapoInstance.httpsClient(env.certificates().ca()).send(
+                HttpRequest.newBuilder(URI.create("https://localhost:" + webhookPort + "/pod-ip-reservation"))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}"))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(webhook.statusCode()).isEqualTo(400);
+        assertThat(Files.readString(log, StandardCharsets.UTF_8)).contains("\"log.level\"");
+
+        Path second = dir.resolve("second.log");
+        Process taken = startJar(config, routes, second);
+        assertThat(taken.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(taken.exitValue()).isEqualTo(1);
+        assertThat(Files.readString(second)).contains("port " + webhookPort + " is already in use");
+    }
+}
