@@ -16,9 +16,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The single writer of one IPReservation object (group commit): takes everything queued, applies it to
- * the last known state, and writes once with that state's resourceVersion. On a conflict it reads the
- * object again and re-applies; on any other failure it keeps the batch and retries with backoff, so a
- * change accepted here is not lost while the API server is away.
+ * the last known state, and writes once with that state's resourceVersion. On a conflict it takes the newer
+ * version its informer already has (or reads the object again) and re-applies, together with whatever was queued
+ * meanwhile; on any other failure it keeps the batch and retries with backoff, so a change accepted here is not
+ * lost while the API server is away. A client error that no retry can cure fails the batch.
  */
 final class ObjectWriter implements Runnable {
 
