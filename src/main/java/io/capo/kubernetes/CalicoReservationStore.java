@@ -237,9 +237,14 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
     }
 
     Snapshot remember(GenericKubernetesResource resource) {
-        Snapshot snapshot = new Snapshot(resource, ReservationObject.from(resource));
-        snapshots.put(resource.getMetadata().getName(), snapshot);
-        return snapshot;
+        return snapshots.compute(resource.getMetadata().getName(), (name, known) -> sameVersion(known, resource)
+                ? known : new Snapshot(resource, ReservationObject.from(resource)));
+    }
+
+    /** The same resourceVersion is the same content: no need to decode the annotation again (own writes come back). */
+    private static boolean sameVersion(Snapshot known, GenericKubernetesResource resource) {
+        String version = resource.getMetadata().getResourceVersion();
+        return known != null && version != null && version.equals(known.resource().getMetadata().getResourceVersion());
     }
 
     /** Remembers an object this replica just wrote. */
@@ -330,8 +335,8 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
             versions(obj.getMetadata().getName()).seen(seen, System.nanoTime());
         }
         snapshots.compute(obj.getMetadata().getName(), (name, known) -> {
-            if (known != null && olderThan(obj.getMetadata().getResourceVersion(),
-                    known.resource().getMetadata().getResourceVersion())) {
+            if (known != null && (sameVersion(known, obj) || olderThan(obj.getMetadata().getResourceVersion(),
+                    known.resource().getMetadata().getResourceVersion()))) {
                 return known;
             }
             return new Snapshot(obj, ReservationObject.from(obj));

@@ -148,7 +148,7 @@ final class ObjectWriter implements Runnable {
             base = store.refresh(name);
         }
         for (int attempt = 1; ; attempt++) {
-            ReservationObject work = base == null ? ReservationObject.empty(name) : ReservationObject.from(base.resource());
+            ReservationObject work = base == null ? ReservationObject.empty(name) : base.view().copy();
             List<Operations.Op<?>> applied = new ArrayList<>(batch.size());
             boolean changed = false;
             for (Operations.Op<?> op : batch) {

@@ -73,6 +73,15 @@ public final class ReservationObject {
         return new ReservationObject(meta.getName(), meta.getResourceVersion(), meta, spec, cidrs, entries);
     }
 
+    /**
+     * A working copy to change, without decoding the metadata annotation again (a full object holds about 250 KB of
+     * it, and every write starts from the last known state).
+     */
+    public ReservationObject copy() {
+        return new ReservationObject(name, resourceVersion, new ObjectMetaBuilder(metadata).build(),
+                new LinkedHashMap<>(spec), cidrs, entries);
+    }
+
     public String name() {
         return name;
     }

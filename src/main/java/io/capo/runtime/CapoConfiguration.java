@@ -29,6 +29,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.VertxOptions;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.health.HealthCheckRegistry;
@@ -56,6 +57,13 @@ public final class CapoConfiguration implements CamelConfiguration {
     /** Keeps each reservation object's metadata annotation well under Kubernetes' 256 KiB limit. */
     static final int MAX_ENTRIES_PER_OBJECT = 900;
     static final String RELEASE_PERIOD_PROPERTY = "capo.ipReleasePeriodMillis";
+    /**
+     * Vert.x worker threads of the HTTP servers. platform-http runs each webhook call on a worker thread, which then
+     * waits for its reservation write (group commit): with Vert.x's default of 20, a burst of deletions is admitted
+     * 20 at a time and each write carries at most 20 (docs/benchmarks.md: 500 reviews cost 52 writes with 20
+     * workers, 18 with 128, 17-22 with 512). A worker that has run once keeps its stack, about 100 KB of RSS.
+     */
+    static final int HTTP_WORKER_THREADS = 128;
 
     private final KubernetesClient suppliedClient;
     private final Clock clock;
@@ -87,6 +95,10 @@ public final class CapoConfiguration implements CamelConfiguration {
 
         KubernetesClient client = suppliedClient != null ? suppliedClient : KubernetesConnection.connect();
         String namespace = KubernetesConnection.ownNamespace(client);
+
+        if (context.getRegistry().findByType(VertxOptions.class).isEmpty()) {
+            context.getRegistry().bind("vertxOptions", new VertxOptions().setWorkerPoolSize(HTTP_WORKER_THREADS));
+        }
 
         MeterRegistry registry = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
         if (registry == null) {
