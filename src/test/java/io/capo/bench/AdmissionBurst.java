@@ -47,7 +47,8 @@ final class AdmissionBurst {
                   int refused, int capoDenied, int failedOpen, int lost, double reviews,
                   double writesReserved, double writesSettled, double conflicts,
                   long reservedMs, long settledMs,
-                  double capoCpuMs, double apiCpuMs, List<String> refusals, Map<String, Double> reviewsBy) {
+                  double capoCpuMs, double apiCpuMs, List<String> refusals, Map<String, Double> reviewsBy,
+                  List<String> perReplica) {
 
         double writesPerReservation() {
             int reserved = n - refused - lost;
@@ -211,6 +212,7 @@ final class AdmissionBurst {
         int failedOpen = 0;
         double reviews = 0;
         Map<String, Double> reviewsBy = new java.util.TreeMap<>();
+        List<String> perReplica = new ArrayList<>();
         if (webhook) {
             PromText.Histogram h = null;
             double max = 0;
@@ -225,6 +227,14 @@ final class AdmissionBurst {
                         - capoBefore.get(r).sum("capo_webhook_requests_total", "result", "failed-open"));
                 reviews += now.sum("capo_webhook_requests_total")
                         - capoBefore.get(r).sum("capo_webhook_requests_total");
+                PromText was = capoBefore.get(r);
+                perReplica.add(String.format(java.util.Locale.ROOT, "%s: reviews %.0f, writes %.0f, conflicts %.0f, "
+                                + "denied %.0f", replicas.get(r).identity(),
+                        now.sum("capo_webhook_requests_total") - was.sum("capo_webhook_requests_total"),
+                        now.sum("capo_ipreservation_writes_total") - was.sum("capo_ipreservation_writes_total"),
+                        now.sum("capo_ipreservation_conflicts_total") - was.sum("capo_ipreservation_conflicts_total"),
+                        now.sum("capo_webhook_requests_total", "result", "denied")
+                                - was.sum("capo_webhook_requests_total", "result", "denied")));
                 Map<String, Double> before = capoBefore.get(r).byLabels("capo_webhook_requests_total", "operation",
                         "result");
                 now.byLabels("capo_webhook_requests_total", "operation", "result").forEach((k, v) -> {
@@ -251,10 +261,19 @@ final class AdmissionBurst {
                 }
             });
         }
-        List<String> someRefusals = refusals.stream().limit(5).toList();
+        // by kind: Capo's denial, the API server giving up on the webhook, anything else (first words of the message)
+        Map<String, Long> kinds = new java.util.TreeMap<>();
+        for (String refusal : refusals) {
+            String kind = refusal.contains("capo could not park") || refusal.endsWith(": 429") ? "denied by Capo (429)"
+                    : refusal.contains("deadline") || refusal.contains("imeout") ? "webhook call timed out"
+                    : refusal.replaceAll("^[^:]*: ", "").replaceAll("\\s+", " ");
+            kinds.merge(kind.length() > 120 ? kind.substring(0, 120) : kind, 1L, Long::sum);
+        }
+        List<String> someRefusals = new ArrayList<>();
+        kinds.forEach((kind, count) -> someRefusals.add(count + " × " + kind));
         return new Result(n, mode.name().toLowerCase(java.util.Locale.ROOT), webhook ? replicas.size() : 0, objects, load1, wallMs, client, capo,
                 apiBound, share, refusals.size(), denied, failedOpen, lost, reviews, writesReserved, writesSettled,
-                conflicts, reservedMs, settledMs, capoCpu, apiCpu, someRefusals, reviewsBy);
+                conflicts, reservedMs, settledMs, capoCpu, apiCpu, someRefusals, reviewsBy, perReplica);
     }
 
     /** Milliseconds from the burst's start until every expected entry is stored (and gone, if asked); -1 if never. */

@@ -268,6 +268,9 @@ public final class BenchMain {
                 sampler.close();
             }
         }
+        if (sampler != null) {
+            footprint.afterBurst(cluster.replicas());
+        }
         System.out.println(describe(r));
         cluster.deleteObjects(objects);
         BenchCluster.sleep(1000);
@@ -319,10 +322,16 @@ public final class BenchMain {
                             w.client()[3] / f.client()[3], w.client()[3] - f.client()[3])));
         }
         for (AdmissionBurst.Result r : bursts) {
+            if (!r.perReplica().isEmpty() && r.replicas() > 1) {
+                line("");
+                line("Per replica at N=" + r.n() + ": " + String.join("; ", r.perReplica()) + ".");
+            }
+        }
+        for (AdmissionBurst.Result r : bursts) {
             if (!r.refusals().isEmpty()) {
                 line("");
-                line("Refusals at N=" + r.n() + " (" + r.mode() + "), first " + r.refusals().size() + ": "
-                        + r.refusals().stream().map(s -> "`" + s.replace('|', '/') + "`")
+                line("Refusals at N=" + r.n() + " (" + r.mode() + "), by kind: "
+                        + r.refusals().stream().map(s -> "`" + shorten(s) + "`")
                         .collect(Collectors.joining("; ")));
             }
         }
@@ -368,7 +377,7 @@ public final class BenchMain {
             if (r.refused() > 0) {
                 line("");
                 line("Refused at " + r.held() + " held / " + r.objects() + " object(s), " + (r.longNames()
-                        ? "names at limits" : "typical names") + ": `" + r.refusal().replace('|', '/') + "`");
+                        ? "names at limits" : "typical names") + ": `" + shorten(r.refusal()) + "`");
             }
         }
     }
@@ -377,6 +386,12 @@ public final class BenchMain {
         System.out.println("release: " + r + " cycle=" + Arrays.toString(r.cycleCpuMs()) + " all="
                 + Arrays.toString(r.allThreadsCpuMs()));
         return r;
+    }
+
+    /** A message for a table: no pipes, no line breaks, at most 240 characters. */
+    static String shorten(String message) {
+        String flat = String.valueOf(message).replace('|', '/').replace('\n', ' ');
+        return flat.length() <= 240 ? flat : flat.substring(0, 240) + " …";
     }
 
     private static String kib(long bytes, long limit) {
@@ -408,11 +423,11 @@ public final class BenchMain {
     private static String describe(AdmissionBurst.Result r) {
         return String.format(Locale.ROOT, "burst N=%d %s: wall %d ms, client %s ms, capo %s ms, apiserver %s ms "
                         + "(%.1f%% <= 100ms), refused %d (capo %d), lost %d, reviews %.0f, writes %.0f/%.0f, conflicts %.0f,"
-                        + " parked %d ms, settled %d ms, cpu capo %.1fs api %.1fs, reviews %s%s",
+                        + " parked %d ms, settled %d ms, cpu capo %.1fs api %.1fs, reviews %s, per replica %s%s",
                 r.n(), r.mode(), r.wallMs(), ms(r.client()), ms(r.capo()), bounds(r.apiserverBound()),
                 100 * r.apiserverShareUnder100ms(), r.refused(), r.capoDenied(), r.lost(), r.reviews(),
                 r.writesReserved(), r.writesSettled(), r.conflicts(), r.reservedMs(), r.settledMs(),
-                r.capoCpuMs() / 1000, r.apiCpuMs() / 1000, r.reviewsBy(), r.refusals().isEmpty() ? "" : " " + r.refusals());
+                r.capoCpuMs() / 1000, r.apiCpuMs() / 1000, r.reviewsBy(), r.perReplica(), r.refusals().isEmpty() ? "" : " " + r.refusals());
     }
 
     /** Waits (bounded by --wait-load) for a 1-minute load below 1; returns the load measured at the start. */
@@ -443,7 +458,8 @@ public final class BenchMain {
 
     /** Start-up time, RSS and heap of the replicas, idle and while the 500-burst runs. */
     static final class Footprint {
-        private final Map<String, long[]> rows = new LinkedHashMap<>(); // ready, rssIdle, heapIdle, rssPeak, heapPeak
+        // ready, rssIdle, heapIdle, rssPeak, heapPeak, heap after a full GC once the burst is over
+        private final Map<String, long[]> rows = new LinkedHashMap<>();
         private final Map<String, String> notes = new LinkedHashMap<>();
 
         void started(List<CapoProcess> alone, List<CapoProcess> together) {
@@ -466,11 +482,29 @@ public final class BenchMain {
         }
 
         private long[] row(CapoProcess p) {
-            return rows.computeIfAbsent(p.identity(), k -> new long[]{-1, -1, -1, -1, -1});
+            return rows.computeIfAbsent(p.identity(), k -> new long[]{-1, -1, -1, -1, -1, -1});
         }
 
         static long heapUsed(CapoProcess p) {
             return (long) p.metrics().sum("jvm_memory_used_bytes", "area", "heap");
+        }
+
+        /** The live heap: what is left after a full collection (jcmd GC.run), once the burst is over. */
+        void afterBurst(List<CapoProcess> replicas) {
+            for (CapoProcess p : replicas) {
+                try {
+                    new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                            Long.toString(p.pid()), "GC.run").redirectErrorStream(true)
+                            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(30, TimeUnit.SECONDS);
+                    BenchCluster.sleep(500);
+                    row(p)[5] = heapUsed(p);
+                } catch (IOException | RuntimeException e) {
+                    System.out.println("no live heap for " + p.identity() + ": " + e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
         }
 
         Sampler sample(List<CapoProcess> replicas) {
@@ -520,14 +554,17 @@ public final class BenchMain {
                 return;
             }
             out.section("Footprint (each replica its own JVM)");
-            out.line("RSS is VmRSS from /proc; heap is `jvm_memory_used_bytes{area=\"heap\"}`; *under load* is the "
-                    + "largest value sampled (RSS every 100 ms, heap every 500 ms) during the 500-burst, pod creation "
-                    + "included. Ready: from process start to the first 200 of /observe/health/ready.");
+            out.line("RSS is VmRSS from /proc; heap is `jvm_memory_used_bytes{area=\"heap\"}` (live objects and garbage "
+                    + "not yet collected); *under load* is the largest value sampled (RSS every 100 ms, heap every 500 ms) "
+                    + "during the measured 500-burst, its pod creation included; idle: 10 s after Ready. Ready: from "
+                    + "process start to the first 200 of /observe/health/ready, the replicas started as a rollout "
+                    + "would (the first alone, then the others together).");
             out.line("");
-            out.line("| replica | ready after | RSS idle | heap idle | RSS under load (max) | heap under load (max) |");
-            out.line("|---|---|---|---|---|---|");
-            rows.forEach((id, r) -> out.line(String.format(Locale.ROOT, "| %s (%s) | %d ms | %s | %s | %s | %s |", id,
-                    notes.getOrDefault(id, ""), r[0], mib(r[1]), mib(r[2]), mib(r[3]), mib(r[4]))));
+            out.line("| replica | ready after | RSS idle | heap idle | RSS under load (max) | heap under load (max) | "
+                    + "live heap after the burst (full GC) |");
+            out.line("|---|---|---|---|---|---|---|");
+            rows.forEach((id, r) -> out.line(String.format(Locale.ROOT, "| %s (%s) | %d ms | %s | %s | %s | %s | %s |",
+                    id, notes.getOrDefault(id, ""), r[0], mib(r[1]), mib(r[2]), mib(r[3]), mib(r[4]), mib(r[5]))));
         }
 
         private static String mib(long bytes) {
