@@ -356,8 +356,9 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
         return e.getCode() == 409;
     }
 
-    static void logWrite(String name, int ops, String resourceVersion) {
-        LOG.debug("wrote IPReservation {} ({} queued changes) at resourceVersion {}", name, ops, resourceVersion);
+    static void logWrite(String name, int ops, String resourceVersion, long millis) {
+        LOG.debug("wrote IPReservation {} ({} queued changes) at resourceVersion {} in {} ms", name, ops,
+                resourceVersion, millis);
     }
 
     static void forEachQuietly(List<? extends Operations.Op<?>> ops, Consumer<Operations.Op<?>> action) {

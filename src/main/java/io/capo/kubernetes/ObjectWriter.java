@@ -170,10 +170,12 @@ final class ObjectWriter implements Runnable {
                 GenericKubernetesResource written = base == null
                         ? store.resources().resource(desired).create()
                         : store.resources().resource(desired).update();
-                lastWriteMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                long nanos = System.nanoTime() - start;
+                lastWriteMillis = TimeUnit.NANOSECONDS.toMillis(nanos);
                 store.written(written);
-                metrics.write(name);
-                CalicoReservationStore.logWrite(name, batch.size(), written.getMetadata().getResourceVersion());
+                metrics.write(name, nanos);
+                CalicoReservationStore.logWrite(name, batch.size(), written.getMetadata().getResourceVersion(),
+                        lastWriteMillis);
                 CalicoReservationStore.forEachQuietly(batch, Operations.Op::complete);
                 return;
             } catch (KubernetesClientException e) {

@@ -3,7 +3,8 @@ package io.capo.kubernetes;
 /** What the reservation store reports; implemented by Capo's metrics. */
 public interface StoreMetrics {
 
-    void write(String object);
+    /** A successful write to the object, which took {@code nanos}. */
+    void write(String object, long nanos);
 
     void conflict(String object);
 
@@ -11,7 +12,7 @@ public interface StoreMetrics {
 
     StoreMetrics NONE = new StoreMetrics() {
         @Override
-        public void write(String object) {
+        public void write(String object, long nanos) {
         }
 
         @Override

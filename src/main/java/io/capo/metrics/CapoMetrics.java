@@ -35,6 +35,7 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public static final String FAILURES = "capo_failures";
     public static final String WRITES = "capo_ipreservation_writes";
     public static final String CONFLICTS = "capo_ipreservation_conflicts";
+    public static final String WRITE_DURATION = "capo_ipreservation_write_duration";
 
     private final MeterRegistry registry;
     private final AtomicLong evictions = new AtomicLong();
@@ -102,9 +103,13 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     }
 
     @Override
-    public void write(String object) {
+    public void write(String object, long nanos) {
         Counter.builder(WRITES).description("Writes to IPReservation objects").tag("object", object)
                 .register(registry).increment();
+        Timer.builder(WRITE_DURATION).description("Time of one write to an IPReservation object (the webhook waits "
+                        + "for one, or two when a write is already under way)").tag("object", object)
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override

@@ -61,7 +61,7 @@ final class ReleaseCycleBench {
         final AtomicInteger failures = new AtomicInteger();
 
         @Override
-        public void write(String object) {
+        public void write(String object, long nanos) {
             writes.incrementAndGet();
         }
 

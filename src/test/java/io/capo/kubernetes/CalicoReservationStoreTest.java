@@ -38,7 +38,7 @@ class CalicoReservationStoreTest {
         CalicoReservationStore store = new CalicoReservationStore(client, new CalicoApi(api), NAME, objects,
                 maxEntries, new StoreMetrics() {
             @Override
-            public void write(String object) {
+            public void write(String object, long nanos) {
                 writes.incrementAndGet();
             }
 

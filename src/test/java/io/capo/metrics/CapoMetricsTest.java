@@ -1,0 +1,35 @@
+package io.capo.metrics;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CapoMetricsTest {
+
+    final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    final CapoMetrics metrics = new CapoMetrics(registry, () -> 3, "capo");
+
+    @Test
+    void goCapoNamesKeepTheirPrometheusNames() {
+        metrics.maxCount(300);
+        metrics.released("max-count", 2);
+        String text = registry.scrape();
+        assertThat(text).contains("ip_reserve_count 3.0", "ip_reserve_count_max 300.0",
+                "ip_reserve_evictions_count 2.0", "leader_election_master_status{name=\"capo\"} 0.0");
+    }
+
+    @Test
+    void everyWriteIsCountedAndTimedPerObject() {
+        metrics.write("ip-reserve-delay-release", TimeUnit.MILLISECONDS.toNanos(40));
+        metrics.write("ip-reserve-delay-release", TimeUnit.MILLISECONDS.toNanos(400));
+        String text = registry.scrape();
+        assertThat(text).contains("capo_ipreservation_writes_total{object=\"ip-reserve-delay-release\"} 2.0",
+                "capo_ipreservation_write_duration_seconds_count{object=\"ip-reserve-delay-release\"} 2",
+                "capo_ipreservation_write_duration_seconds_bucket{object=\"ip-reserve-delay-release\",le=\"0.044739241\"} 1",
+                "capo_ipreservation_write_duration_seconds_bucket{object=\"ip-reserve-delay-release\",le=\"0.447392426\"} 2");
+    }
+}
