@@ -22,7 +22,7 @@ import java.util.stream.Collectors;
  * builds {@code capo.jar} and passes its path. Prints figures; nothing passes or fails on time.
  *
  * <pre>
- *   scripts/bench                                  everything (about 10 minutes)
+ *   scripts/bench                                  everything (about 25 minutes on 2 cores)
  *   scripts/bench --scenarios=burst --sizes=500    one scenario, one size
  * </pre>
  *
