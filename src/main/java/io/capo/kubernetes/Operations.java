@@ -69,6 +69,9 @@ final class Operations {
             if (existing == null && object.size() >= maxEntries) {
                 throw new ObjectFullException(object.name(), maxEntries);
             }
+            if (existing == null && !object.fits(entry)) {
+                throw new ObjectFullException(object.name(), object.size(), object.annotationBytes());
+            }
             object.put(entry);
             return existing == null ? new ReserveResult(1, 0, 0) : new ReserveResult(0, 1, 0);
         }
@@ -150,6 +153,12 @@ final class Operations {
         ObjectFullException(String name, int max) {
             super("IPReservation " + name + " already holds " + max + " addresses; raise reservationObjects or "
                     + "lower ipReserveMaxCount");
+        }
+
+        ObjectFullException(String name, int held, int annotationBytes) {
+            super("IPReservation " + name + " has no room for another address: its " + held + " entries take "
+                    + annotationBytes / 1024 + " KiB of annotations, near Kubernetes' 256 KiB limit (long pod, "
+                    + "namespace or node names); raise reservationObjects or lower ipReserveMaxCount");
         }
     }
 

@@ -31,6 +31,12 @@ public final class ReservationObject {
 
     public static final String METADATA_ANNOTATION = "capo.io/reservations";
     public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+    /** Kubernetes' limit on the total size of an object's annotations (keys and values). */
+    public static final int ANNOTATIONS_LIMIT = 256 * 1024;
+    /** Kept free below the limit, for annotations others add (kubectl, tools) after Capo's last look. */
+    static final int ANNOTATIONS_MARGIN = 4 * 1024;
+    /** What a {@code goneAt} adds to an entry at most: {@code ,"goneAt":"2026-11-26T10:00:00.123456789Z"}. */
+    static final int GONE_AT_BYTES = 42;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -40,6 +46,8 @@ public final class ReservationObject {
     private final Map<String, Object> spec;
     private final LinkedHashSet<String> cidrs;
     private final TreeMap<String, Reservation> entries;
+    /** Size of the encoded metadata annotation, computed on first use and then kept up to date; -1: not yet. */
+    private int metadataBytes = -1;
 
     private ReservationObject(String name, String resourceVersion, ObjectMeta metadata, Map<String, Object> spec,
                               Collection<String> cidrs, Map<String, Reservation> entries) {
@@ -78,8 +86,10 @@ public final class ReservationObject {
      * it, and every write starts from the last known state).
      */
     public ReservationObject copy() {
-        return new ReservationObject(name, resourceVersion, new ObjectMetaBuilder(metadata).build(),
+        ReservationObject copy = new ReservationObject(name, resourceVersion, new ObjectMetaBuilder(metadata).build(),
                 new LinkedHashMap<>(spec), cidrs, entries);
+        copy.metadataBytes = metadataBytes();
+        return copy;
     }
 
     public String name() {
@@ -118,22 +128,59 @@ public final class ReservationObject {
     /** Adds or replaces Capo's entry for the CIDR. */
     public void put(Reservation reservation) {
         cidrs.add(reservation.cidr());
-        entries.put(reservation.cidr(), reservation);
+        Reservation before = entries.put(reservation.cidr(), reservation);
+        if (metadataBytes >= 0) {
+            metadataBytes += entryBytes(reservation) - (before == null ? 0 : entryBytes(before));
+        }
     }
 
     /** Removes Capo's entry for the CIDR; entries of others are never removed here. */
     public boolean remove(String cidr) {
-        if (entries.remove(cidr) == null) {
+        Reservation before = entries.remove(cidr);
+        if (before == null) {
             return false;
         }
         cidrs.remove(cidr);
+        if (metadataBytes >= 0) {
+            metadataBytes -= entryBytes(before);
+        }
         return true;
     }
 
     /** Removes a CIDR whatever its owner; only for adopting the Go Capo's object. */
     public void removeForeign(String cidr) {
-        cidrs.remove(cidr);
-        entries.remove(cidr);
+        if (!remove(cidr)) {
+            cidrs.remove(cidr);
+        }
+    }
+
+    /**
+     * Whether a new entry still fits under Kubernetes' annotation limit, counting the object's other annotations,
+     * every entry as it will be once its pod is gone (each gets a {@code goneAt} then), and a margin.
+     */
+    public boolean fits(Reservation entry) {
+        long pending = entries.values().stream().filter(r -> r.goneAt() == null).count();
+        long grown = annotationBytes() + pending * GONE_AT_BYTES + entryBytes(entry)
+                + (entry.goneAt() == null ? GONE_AT_BYTES : 0);
+        return grown <= ANNOTATIONS_LIMIT - ANNOTATIONS_MARGIN;
+    }
+
+    /** Size of all annotations as they would be written: others' plus Capo's metadata. */
+    public int annotationBytes() {
+        int others = 0;
+        if (metadata.getAnnotations() != null) {
+            for (Map.Entry<String, String> a : metadata.getAnnotations().entrySet()) {
+                if (!a.getKey().equals(METADATA_ANNOTATION)) {
+                    others += a.getKey().length() + (a.getValue() == null ? 0 : a.getValue().length());
+                }
+            }
+        }
+        return others + METADATA_ANNOTATION.length() + metadataBytes();
+    }
+
+    /** What one entry adds to the metadata annotation: {@code "cidr":{...}} and a comma. */
+    static int entryBytes(Reservation r) {
+        return encode(List.of(r)).length() - 1;
     }
 
     public void annotate(String key, String value) {
@@ -164,9 +211,14 @@ public final class ReservationObject {
         return resource;
     }
 
-    /** Size in bytes of the metadata annotation as it would be written. */
+    /** Size in bytes of the metadata annotation as it would be written (computed once, then kept up to date). */
     public int metadataBytes() {
-        return encode(entries.values()).length();
+        int bytes = metadataBytes;
+        if (bytes < 0) {
+            bytes = encode(entries.values()).length();
+            metadataBytes = bytes; // a benign race on a shared snapshot: every thread computes the same value
+        }
+        return bytes;
     }
 
     static String encode(Collection<Reservation> reservations) {

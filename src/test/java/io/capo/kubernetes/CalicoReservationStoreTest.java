@@ -242,4 +242,30 @@ class CalicoReservationStoreTest {
                 .isInstanceOf(ExecutionException.class).hasMessageContaining("already holds 2 addresses");
         assertThat(store.held()).hasSize(2);
     }
+
+    @Test
+    void anObjectNearTheAnnotationLimitRefusesNewEntriesBeforeTheApiServerWould() throws Exception {
+        CalicoReservationStore store = store(cluster.client(), CalicoApi.V3, 1, 900);
+        String longName = "p".repeat(250);
+        ExecutionException refused = null;
+        int accepted = 0;
+        for (int i = 0; i < 900 && refused == null; i++) {
+            ReservationRequest r = new ReservationRequest("n".repeat(63), longName + String.format("%03d", i),
+                    "uid-" + i, "k".repeat(253), List.of("10.3." + (i / 250) + "." + (i % 250 + 1) + "/32"), "delete",
+                    T0, null, null);
+            try {
+                store.reserve(r).get(5, TimeUnit.SECONDS);
+                accepted++;
+            } catch (ExecutionException e) {
+                refused = e;
+            }
+        }
+        assertThat(refused).isNotNull().hasMessageContaining("has no room for another address")
+                .hasMessageContaining("256 KiB");
+        assertThat(accepted).isLessThan(900);
+        Map<String, String> annotations = object(CalicoApi.V3, NAME).getMetadata().getAnnotations();
+        long total = annotations.entrySet().stream().mapToLong(a -> a.getKey().length() + a.getValue().length()).sum();
+        assertThat(total).isLessThan(ReservationObject.ANNOTATIONS_LIMIT);
+        assertThat(store.held()).hasSize(accepted);
+    }
 }
