@@ -28,7 +28,8 @@ final class CapoProcess implements AutoCloseable {
     static final String DEFAULT_JAVA_OPTS = "-XX:MaxRAM=768m -XX:+UseSerialGC -XX:MaxRAMPercentage=75 "
             + "-XX:+ExitOnOutOfMemoryError";
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
 
     private final String identity;
     private final Process process;

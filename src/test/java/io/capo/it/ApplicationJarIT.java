@@ -110,17 +110,20 @@ class ApplicationJarIT {
 
         Path log = dir.resolve("capo.log");
         startJar(config, routes, log);
-        HttpClient http = HttpClient.newHttpClient();
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
         URI metrics = URI.create("http://localhost:" + managementPort + "/observe/metrics");
         try {
             await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> http.send(HttpRequest.newBuilder(
-                    URI.create("http://localhost:" + managementPort + "/observe/health/ready")).build(),
+                    URI.create("http://localhost:" + managementPort + "/observe/health/ready"))
+                    .timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
         } catch (org.awaitility.core.ConditionTimeoutException e) {
             throw new AssertionError("the jar did not become ready; its log:\n" + Files.readString(log), e);
         }
 
-        await().atMost(Duration.ofSeconds(20)).until(() -> http.send(HttpRequest.newBuilder(metrics).build(),
+        await().atMost(Duration.ofSeconds(20)).until(() -> http.send(
+                HttpRequest.newBuilder(metrics).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString()).body().contains("routeId=\"mounted-extra\""));
         HttpResponse<String> webhook = CapoInstance.httpsClient(env.certificates().ca()).send(
                 HttpRequest.newBuilder(URI.create("https://localhost:" + webhookPort + "/pod-ip-reservation"))

@@ -126,7 +126,8 @@ public final class LocalCapo {
 
     private static void announceWhenReady(CapoSettings settings, Path kubeconfig, String apiServer) {
         String management = "http://localhost:" + settings.managementPort();
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
         while (System.nanoTime() < deadline) {
             try {

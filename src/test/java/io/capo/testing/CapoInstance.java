@@ -163,10 +163,18 @@ public final class CapoInstance implements AutoCloseable {
         }
     }
 
+    /**
+     * GETs a management path over HTTP/1.1, as Prometheus and the kubelet do, with time limits so that a stuck call
+     * fails the test. The JDK client's default offers an h2c upgrade on plain HTTP; with it, a call once never got
+     * its answer while every server thread was idle (Vert.x has had h2c-upgrade bugs), and the IT run hung.
+     */
     public HttpResponse<String> get(String path) throws IOException, InterruptedException {
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://localhost:" + managementPort() + path)).build(), HttpResponse.BodyHandlers.ofString());
+        return MANAGEMENT_CLIENT.send(HttpRequest.newBuilder(URI.create("http://localhost:" + managementPort() + path))
+                .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
     }
+
+    private static final HttpClient MANAGEMENT_CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
 
     /** POSTs a body to the webhook over HTTPS, trusting the given CA. */
     public HttpResponse<String> postWebhook(String body, X509Certificate ca) throws Exception {
@@ -175,7 +183,7 @@ public final class CapoInstance implements AutoCloseable {
 
     public HttpResponse<String> postWebhook(String body, X509Certificate ca, String contentType) throws Exception {
         return httpsClient(ca).send(HttpRequest.newBuilder(webhookUri()).header("Content-Type", contentType)
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+                .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     public static HttpClient httpsClient(X509Certificate ca) throws Exception {
@@ -186,7 +194,8 @@ public final class CapoInstance implements AutoCloseable {
         factory.init(trust);
         SSLContext ssl = SSLContext.getInstance("TLS");
         ssl.init(null, factory.getTrustManagers(), null);
-        return HttpClient.newBuilder().sslContext(ssl).build();
+        return HttpClient.newBuilder().sslContext(ssl).version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
     }
 
     @Override
