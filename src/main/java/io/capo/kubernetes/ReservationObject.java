@@ -48,6 +48,8 @@ public final class ReservationObject {
     private final TreeMap<String, Reservation> entries;
     /** Size of the encoded metadata annotation, computed on first use and then kept up to date; -1: not yet. */
     private int metadataBytes = -1;
+    /** Entries without a gone time yet (each will grow by one), kept like {@link #metadataBytes}. */
+    private int pendingGone = -1;
 
     private ReservationObject(String name, String resourceVersion, ObjectMeta metadata, Map<String, Object> spec,
                               Collection<String> cidrs, Map<String, Reservation> entries) {
@@ -89,6 +91,7 @@ public final class ReservationObject {
         ReservationObject copy = new ReservationObject(name, resourceVersion, new ObjectMetaBuilder(metadata).build(),
                 new LinkedHashMap<>(spec), cidrs, entries);
         copy.metadataBytes = metadataBytes();
+        copy.pendingGone = pendingGone();
         return copy;
     }
 
@@ -132,6 +135,9 @@ public final class ReservationObject {
         if (metadataBytes >= 0) {
             metadataBytes += entryBytes(reservation) - (before == null ? 0 : entryBytes(before));
         }
+        if (pendingGone >= 0) {
+            pendingGone += (reservation.goneAt() == null ? 1 : 0) - (before != null && before.goneAt() == null ? 1 : 0);
+        }
     }
 
     /** Removes Capo's entry for the CIDR; entries of others are never removed here. */
@@ -143,6 +149,9 @@ public final class ReservationObject {
         cidrs.remove(cidr);
         if (metadataBytes >= 0) {
             metadataBytes -= entryBytes(before);
+        }
+        if (pendingGone >= 0 && before.goneAt() == null) {
+            pendingGone--;
         }
         return true;
     }
@@ -159,8 +168,7 @@ public final class ReservationObject {
      * every entry as it will be once its pod is gone (each gets a {@code goneAt} then), and a margin.
      */
     public boolean fits(Reservation entry) {
-        long pending = entries.values().stream().filter(r -> r.goneAt() == null).count();
-        long grown = annotationBytes() + pending * GONE_AT_BYTES + entryBytes(entry)
+        long grown = annotationBytes() + (long) pendingGone() * GONE_AT_BYTES + entryBytes(entry)
                 + (entry.goneAt() == null ? GONE_AT_BYTES : 0);
         return grown <= ANNOTATIONS_LIMIT - ANNOTATIONS_MARGIN;
     }
@@ -209,6 +217,15 @@ public final class ReservationObject {
         newSpec.put("reservedCIDRs", List.copyOf(cidrs));
         resource.setAdditionalProperty("spec", newSpec);
         return resource;
+    }
+
+    private int pendingGone() {
+        int count = pendingGone;
+        if (count < 0) {
+            count = (int) entries.values().stream().filter(r -> r.goneAt() == null).count();
+            pendingGone = count;
+        }
+        return count;
     }
 
     /** Size in bytes of the metadata annotation as it would be written (computed once, then kept up to date). */
