@@ -1,13 +1,12 @@
 package io.capo.bench;
 
+import io.capo.testing.CapoInstance;
 import io.fabric8.kubernetes.api.model.Pod;
 
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -18,8 +17,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * The same burst, but the AdmissionReviews go straight to Capo over HTTPS (HTTP/1.1, one connection per request in
@@ -59,7 +56,7 @@ final class DirectBurst {
         long cpuBefore = replicas.stream().mapToLong(CapoProcess::cpuMillis).sum();
 
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .sslContext(trusting(cluster.env().certificates().ca())).connectTimeout(Duration.ofSeconds(10))
+                .sslContext(CapoInstance.trusting(cluster.env().certificates().ca())).connectTimeout(Duration.ofSeconds(10))
                 .build();
         URI uri = URI.create("https://127.0.0.1:" + port + "/pod-ip-reservation");
         ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
@@ -141,16 +138,5 @@ final class DirectBurst {
                 + "\"userInfo\":{\"username\":\"kubernetes-admin\"},\"dryRun\":false,\"object\":{\"apiVersion\":"
                 + "\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":{\"name\":\"" + name + "\",\"namespace\":\""
                 + namespace + "\"},\"deleteOptions\":{\"gracePeriodSeconds\":0}}}}";
-    }
-
-    private static SSLContext trusting(X509Certificate ca) throws Exception {
-        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-        trust.load(null, null);
-        trust.setCertificateEntry("ca", ca);
-        TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        factory.init(trust);
-        SSLContext ssl = SSLContext.getInstance("TLS");
-        ssl.init(null, factory.getTrustManagers(), null);
-        return ssl;
     }
 }

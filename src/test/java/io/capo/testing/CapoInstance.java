@@ -187,6 +187,12 @@ public final class CapoInstance implements AutoCloseable {
     }
 
     public static HttpClient httpsClient(X509Certificate ca) throws Exception {
+        return HttpClient.newBuilder().sslContext(trusting(ca)).version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    /** A TLS context that trusts the given CA only. */
+    public static SSLContext trusting(X509Certificate ca) throws Exception {
         KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
         trust.load(null, null);
         trust.setCertificateEntry("ca", ca);
@@ -194,8 +200,7 @@ public final class CapoInstance implements AutoCloseable {
         factory.init(trust);
         SSLContext ssl = SSLContext.getInstance("TLS");
         ssl.init(null, factory.getTrustManagers(), null);
-        return HttpClient.newBuilder().sslContext(ssl).version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5)).build();
+        return ssl;
     }
 
     @Override
