@@ -3,7 +3,7 @@ package io.capo.bench;
 import io.capo.kubernetes.CalicoApi;
 import io.capo.kubernetes.CalicoReservationStore;
 import io.capo.kubernetes.ReservationObject;
-import io.capo.kubernetes.StoreMetrics;
+import io.capo.kubernetes.CountingStoreMetrics;
 import io.capo.release.PodLiveness;
 import io.capo.release.ReleaseCycle;
 import io.capo.release.ReleaseMetrics;
@@ -28,7 +28,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -52,28 +51,6 @@ final class ReleaseCycleBench {
                   double writesPerCycle, int maxWritesPerCycle, double releasedPerCycle, int cycles,
                   long largestAnnotationBytes, long largestObjectBytes, int largestObjectEntries,
                   double bytesPerEntry) {
-    }
-
-    /** Counts writes, as capo_ipreservation_writes_total does. */
-    static final class CountingMetrics implements StoreMetrics {
-        final AtomicInteger writes = new AtomicInteger();
-        final AtomicInteger conflicts = new AtomicInteger();
-        final AtomicInteger failures = new AtomicInteger();
-
-        @Override
-        public void write(String object, long nanos) {
-            writes.incrementAndGet();
-        }
-
-        @Override
-        public void conflict(String object) {
-            conflicts.incrementAndGet();
-        }
-
-        @Override
-        public void writeFailure(String object) {
-            failures.incrementAndGet();
-        }
     }
 
     /** A clock the benchmark moves forward, one release period per cycle. */
@@ -113,7 +90,7 @@ final class ReleaseCycleBench {
     }
 
     Result run(int held, int objects, boolean longNames, int warmup, int cycles, double load1) throws Exception {
-        CountingMetrics metrics = new CountingMetrics();
+        CountingStoreMetrics metrics = new CountingStoreMetrics();
         CalicoApi api = new CalicoApi(CalicoApi.V3);
         CalicoReservationStore store = new CalicoReservationStore(client, api, baseName, objects,
                 MAX_ENTRIES_PER_OBJECT, metrics);

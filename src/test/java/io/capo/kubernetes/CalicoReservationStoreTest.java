@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -30,27 +29,12 @@ class CalicoReservationStoreTest {
     static final String NAME = "ip-reserve-delay-release";
 
     final MockCluster cluster = new MockCluster();
-    final AtomicInteger writes = new AtomicInteger();
-    final AtomicInteger conflicts = new AtomicInteger();
+    final CountingStoreMetrics metrics = new CountingStoreMetrics();
     final List<CalicoReservationStore> stores = new ArrayList<>();
 
     CalicoReservationStore store(KubernetesClient client, String api, int objects, int maxEntries) {
         CalicoReservationStore store = new CalicoReservationStore(client, new CalicoApi(api), NAME, objects,
-                maxEntries, new StoreMetrics() {
-            @Override
-            public void write(String object, long nanos) {
-                writes.incrementAndGet();
-            }
-
-            @Override
-            public void conflict(String object) {
-                conflicts.incrementAndGet();
-            }
-
-            @Override
-            public void writeFailure(String object) {
-            }
-        });
+                maxEntries, metrics);
         store.start();
         await().until(store::synced);
         stores.add(store);
@@ -87,7 +71,7 @@ class CalicoReservationStoreTest {
                 .get(5, TimeUnit.SECONDS);
 
         assertThat(result.added()).isEqualTo(2);
-        assertThat(writes.get()).isEqualTo(1);
+        assertThat(metrics.writes.get()).isEqualTo(1);
         GenericKubernetesResource object = object(CalicoApi.V3, NAME);
         assertThat(object.getApiVersion()).isEqualTo("projectcalico.org/v3");
         assertThat(cidrs(object)).containsExactly("10.0.0.1/32", "fd00::1/128");
@@ -104,7 +88,7 @@ class CalicoReservationStoreTest {
         ReserveResult again = store.reserve(request("kafka-0", "uid-0", "10.0.0.1/32")).get(5, TimeUnit.SECONDS);
 
         assertThat(again).isEqualTo(new ReserveResult(0, 0, 1));
-        assertThat(writes.get()).isEqualTo(1);
+        assertThat(metrics.writes.get()).isEqualTo(1);
     }
 
     @Test
@@ -118,7 +102,7 @@ class CalicoReservationStoreTest {
             assertThat(f.get(30, TimeUnit.SECONDS).added()).isEqualTo(1);
         }
         assertThat(cidrs(object(CalicoApi.V3, NAME))).hasSize(300).doesNotHaveDuplicates();
-        assertThat(writes.get()).isLessThan(300);
+        assertThat(metrics.writes.get()).isLessThan(300);
     }
 
     @Test
