@@ -43,6 +43,8 @@ LABEL org.opencontainers.image.title="capo" \
 WORKDIR /app
 # the jar, and the AppCDS archive when built with APPCDS (same files and times as in the training run)
 COPY --from=cds --chown=0:0 /app/ /app/
+# the Go Capo's manifests start "/manager --config=/capo_config.yaml": the same command starts Capo
+COPY --chmod=0755 src/main/docker/manager /manager
 ENV HOME=/tmp \
     JAVA_TOOL_OPTIONS="-XX:+UseContainerSupport -XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp -Duser.home=/tmp -Dvertx.cacheDirBase=/tmp/vertx-cache" \
     JDK_JAVA_OPTIONS="${APPCDS:+-XX:SharedArchiveFile=/app/capo.jsa -Xshare:auto}"

@@ -4,6 +4,7 @@ import io.capo.config.CapoConfigLoader;
 import io.capo.config.CapoSettings;
 import io.capo.config.ConfigException;
 import io.capo.runtime.CapoConfiguration;
+import io.capo.runtime.GoCapoFlags;
 import io.capo.runtime.ServerCheck;
 import io.capo.runtime.StartupOptions;
 import org.apache.camel.main.Main;
@@ -15,7 +16,8 @@ import java.util.Properties;
 
 /**
  * Starts Capo: validates the config and checks its ports first, so that a bad file or a taken port stops
- * it with one line naming the cause.
+ * it with one line naming the cause. The Go Capo's command line ({@code --config=/capo_config.yaml}, …) is
+ * accepted as well ({@link GoCapoFlags}).
  */
 public final class Application {
 
@@ -23,9 +25,24 @@ public final class Application {
     }
 
     public static void main(String[] args) throws Exception {
+        GoCapoFlags flags;
+        try {
+            flags = GoCapoFlags.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("capo: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        // before the first logger is created: log4j2.xml reads them
+        if (flags.verbose()) {
+            System.setProperty("capo.logLevel", "DEBUG");
+        }
+        if (flags.textLogs()) {
+            System.setProperty("capo.logFormat", "text");
+        }
         Properties properties = new Properties();
         properties.putAll(System.getProperties());
-        StartupOptions options = StartupOptions.from(properties, System.getenv());
+        StartupOptions options = StartupOptions.from(properties, System.getenv()).with(flags);
         CapoSettings settings;
         try {
             settings = options.configFile().map(f -> new CapoConfigLoader().load(f, options.overrides()))
@@ -49,12 +66,13 @@ public final class Application {
         main.addOverrideProperty("camel.server.port", Integer.toString(settings.webhookPort()));
         main.addOverrideProperty("camel.management.port", Integer.toString(settings.managementPort()));
         options.configFile().ifPresent(f -> main.addOverrideProperty(StartupOptions.CONFIG_FILE, f.toString()));
+        flags.overrides().forEach((key, value) -> main.addOverrideProperty(StartupOptions.SETTINGS_PREFIX + key, value));
         options.routesDir().ifPresent(dir -> {
             main.addOverrideProperty(StartupOptions.ROUTES_DIR, dir.toString());
             main.addOverrideProperty("camel.main.routesIncludePattern", "file:" + dir.toAbsolutePath() + "/*.yaml");
         });
         try {
-            System.exit(main.run(args));
+            System.exit(main.run(flags.rest().toArray(String[]::new)));
         } catch (Exception e) {
             System.err.println("capo: cannot start: " + e.getMessage());
             System.exit(1);

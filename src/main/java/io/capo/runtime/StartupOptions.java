@@ -12,7 +12,7 @@ import java.util.Properties;
  * Where Capo finds its config file and route directory, and the per-key setting overrides.
  *
  * <ul>
- *   <li>config file: property {@code capo.configFile}, else env {@code CAPO_CONFIG_FILE}, else
+ *   <li>config file: the Go Capo's flag {@code --config}, else property {@code capo.configFile}, else env {@code CAPO_CONFIG_FILE}, else
  *       {@code /capo_config.yaml} (the Go Capo's mount path) or {@code /etc/capo/capo_config.yaml} when
  *       present; without any, built-in defaults apply</li>
  *   <li>routes directory: property {@code capo.routesDir} or env {@code CAPO_ROUTES_DIR}; without it the
@@ -40,6 +40,13 @@ public record StartupOptions(Optional<Path> configFile, Optional<Path> routesDir
             }
         }
         return new StartupOptions(config, routes, Map.copyOf(overrides));
+    }
+
+    /** These options with the Go Capo's flags on top: flags win, as the Go manager documents. */
+    public StartupOptions with(GoCapoFlags flags) {
+        Map<String, String> merged = new LinkedHashMap<>(overrides);
+        merged.putAll(flags.overrides());
+        return new StartupOptions(flags.configFile().or(() -> configFile), routesDir, Map.copyOf(merged));
     }
 
     private static Optional<String> text(String value) {

@@ -145,6 +145,23 @@ class DeployFilesTest {
         assertThat(run(dir, "promtool", "test", "rules", "rules-test.yaml")).contains("SUCCESS");
     }
 
+    /** The image's /manager (the Go Capo's command) hands every argument to the jar unchanged. */
+    @Test
+    void goCapoManagerCommandRunsTheJarWithItsArguments() throws Exception {
+        Path bin = Files.createTempDirectory("capo-manager");
+        Path java = bin.resolve("java");
+        Files.writeString(java, "#!/bin/sh\nfor a in \"$@\"; do printf '<%s>' \"$a\"; done\n");
+        assertThat(java.toFile().setExecutable(true)).isTrue();
+        ProcessBuilder builder = new ProcessBuilder(root().resolve("src/main/docker/manager").toString(),
+                "--config=/capo_config.yaml", "--metrics-bind-address", "a b").redirectErrorStream(true);
+        builder.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        Process process = builder.start();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor()).isZero();
+        assertThat(out).isEqualTo("<-jar></app/capo.jar><--config=/capo_config.yaml><--metrics-bind-address><a b>");
+        assertThat(read("Dockerfile")).contains("COPY --chmod=0755 src/main/docker/manager /manager");
+    }
+
     @Test
     void dockerfileBuildsANonRootImageOfTheShadedJar() throws IOException {
         String dockerfile = read("Dockerfile");

@@ -54,14 +54,23 @@ class ApplicationJarIT {
     }
 
     Process startJar(Path config, Path routes, Path log) throws Exception {
+        return startJar(config, routes, log, List.of());
+    }
+
+    /** Without arguments the config file comes from CAPO_CONFIG_FILE; with arguments, from the command line only. */
+    Process startJar(Path config, Path routes, Path log, List<String> args) throws Exception {
         Path jar = Path.of("target", "capo.jar").toAbsolutePath();
         assertThat(jar).as("mvn package builds the jar before the integration tests").exists();
         Path kubeconfig = dir.resolve("kubeconfig");
         Files.writeString(kubeconfig, env.k8s().kubeConfigYaml());
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-jar", jar.toString());
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-Xmx256m", "-jar", jar.toString()));
+        command.addAll(args);
+        ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().put("KUBECONFIG", kubeconfig.toString());
-        builder.environment().put("CAPO_CONFIG_FILE", config.toString());
+        if (args.isEmpty()) {
+            builder.environment().put("CAPO_CONFIG_FILE", config.toString());
+        }
         builder.environment().put("CAPO_ROUTES_DIR", routes.toString());
         builder.environment().put("POD_NAMESPACE", "default");
         builder.environment().put("HOSTNAME", "capo-jar-it");
@@ -137,5 +146,52 @@ class ApplicationJarIT {
         assertThat(taken.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(taken.exitValue()).isEqualTo(1);
         assertThat(Files.readString(second)).contains("port " + webhookPort + " is already in use");
+    }
+
+    /** The Go Capo's manager command line: the config file and the ports come from flags, logs are plain text. */
+    @Test
+    void jarAcceptsTheGoCapoCommandLine() throws Exception {
+        env = new ItEnvironment("jar-go", dir);
+        int webhookPort = freePort();
+        int managementPort = freePort();
+        Path config = dir.resolve("capo_config.yaml");
+        Files.writeString(config, """
+                apiVersion: config.capo.io/v1
+                kind: CapoConfig
+                webhook:
+                  port: %1$d
+                  certDir: %2$s
+                leaderElection:
+                  resourceName: %3$s
+                  resourceNamespace: default
+                reservationObjectName: %4$s
+                """.formatted(webhookPort, env.certDir(), env.leaseName(), env.objectName()));
+        Path routes = Files.createDirectories(dir.resolve("routes"));
+        for (String name : List.of("admission-webhook.camel.yaml", "kubernetes-events.camel.yaml", "release.camel.yaml")) {
+            try (InputStream in = getClass().getResourceAsStream("/routes/" + name)) {
+                Files.write(routes.resolve(name), in.readAllBytes());
+            }
+        }
+        Path log = dir.resolve("capo-go-flags.log");
+        startJar(config, routes, log, List.of("--config=" + config, "--metrics-bind-address=:" + managementPort,
+                "--health-probe-bind-address", ":" + managementPort, "--leader-elect", "--development"));
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+        try {
+            await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> http.send(HttpRequest.newBuilder(
+                    URI.create("http://localhost:" + managementPort + "/observe/health/ready"))
+                    .timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("the jar did not become ready; its log:\n" + Files.readString(log), e);
+        }
+        String text = Files.readString(log, StandardCharsets.UTF_8);
+        assertThat(text).as("-development gives plain text lines").doesNotContain("\"log.level\"")
+                .contains("Capo settings:");
+
+        Process typo = startJar(config, routes, dir.resolve("typo.log"), List.of("--conifg=" + config));
+        assertThat(typo.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(typo.exitValue()).isEqualTo(2);
+        assertThat(Files.readString(dir.resolve("typo.log"))).contains("flag provided but not defined: -conifg");
     }
 }
