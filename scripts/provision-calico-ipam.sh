@@ -11,7 +11,7 @@
 # What this script does:
 #   1. already present                                        -> report, exit 0
 #   2. Go toolchain available (Go module proxy reachable)      -> build it in a scratch module and install it
-#   3. no Go, GitHub reachable                                 -> the release's CNI tarball (calico-ipam) and
+#   3. no Go, GitHub reachable                                 -> calico-ipam from the release tarball and
 #                                                                 the CRDs from the release's source tarball
 #   4. otherwise                                               -> fail with what is missing
 #
@@ -139,20 +139,22 @@ if command -v go >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------- 3. the release's artifacts
+# release-vX.Y.Z.tgz holds release-vX.Y.Z/bin/cni/<arch>/calico-ipam (Calico's release tooling copies
+# cni-plugin/bin/ there; it also holds the images, about 1 GB); the CRDs come from the source tarball.
 RELEASE_URL="https://github.com/projectcalico/calico/releases/download/$CALICO_RELEASE"
-CNI_TGZ="calico-cni-$GOARCH_T.tar.gz"   # holds calico-ipam-$GOARCH_T (release-$CALICO_RELEASE.tgz holds it too)
+RELEASE_TGZ="release-$CALICO_RELEASE.tgz"
 SRC_TGZ="https://github.com/projectcalico/calico/archive/refs/tags/$CALICO_RELEASE.tar.gz"
-if command -v curl >/dev/null 2>&1 && curl -fsIL --max-time 10 "$RELEASE_URL/$CNI_TGZ" >/dev/null 2>&1; then
-  log "no Go toolchain: fetching $RELEASE_URL/$CNI_TGZ and the CRDs of $CALICO_RELEASE"
-  curl -fsSL "$RELEASE_URL/$CNI_TGZ" -o "$STAGE/cni.tgz"
-  bin="$(tar -tzf "$STAGE/cni.tgz" | grep -E "(^|/)calico-ipam(-$GOARCH_T)?$" | head -n 1 || true)"
-  [[ -n "$bin" ]] || die "$CNI_TGZ holds no calico-ipam binary"
-  tar -xzf "$STAGE/cni.tgz" -C "$STAGE" "$bin"
+if command -v curl >/dev/null 2>&1 && curl -fsIL --max-time 10 "$RELEASE_URL/$RELEASE_TGZ" >/dev/null 2>&1; then
+  log "no Go toolchain: fetching $RELEASE_URL/$RELEASE_TGZ (about 1 GB) and the CRDs of $CALICO_RELEASE"
+  curl -fsSL "$RELEASE_URL/$RELEASE_TGZ" -o "$STAGE/release.tgz"
+  bin="$(tar -tzf "$STAGE/release.tgz" | grep -E "/bin/cni/($GOARCH_T/)?calico-ipam(-$GOARCH_T)?$" | head -n 1 || true)"
+  [[ -n "$bin" ]] || die "$RELEASE_TGZ holds no calico-ipam binary for $GOARCH_T"
+  tar -xzf "$STAGE/release.tgz" -C "$STAGE" "$bin"
   mv "$STAGE/$bin" "$STAGE/calico"
   curl -fsSL "$SRC_TGZ" -o "$STAGE/src.tgz"
   tar -xzf "$STAGE/src.tgz" -C "$STAGE/crds" --strip-components=4 --wildcards \
     "calico-${CALICO_RELEASE#v}/libcalico-go/config/crd/crd.projectcalico.org_*.yaml"
-  rm -f "$STAGE/cni.tgz" "$STAGE/src.tgz"
+  rm -f "$STAGE/release.tgz" "$STAGE/src.tgz"
   find "$STAGE" -mindepth 1 -maxdepth 1 -type d ! -name crds -exec rm -rf {} +
   install_stage
   exit 0
@@ -161,6 +163,6 @@ fi
 # ---------------------------------------------------------------- 4. no way to get it
 die "calico-ipam $CALICO_RELEASE missing in $TARGET: no Go toolchain and $RELEASE_URL not reachable.
   Either install Go (>= 1.24, with GOPROXY reachable) and re-run this script, or put into $TARGET/:
-    calico        calico-ipam-$GOARCH_T from $RELEASE_URL/$CNI_TGZ, executable
+    calico        release-$CALICO_RELEASE/bin/cni/$GOARCH_T/calico-ipam from $RELEASE_URL/$RELEASE_TGZ, executable
     calico-ipam   a symlink to calico
     crds/         crd.projectcalico.org_*.yaml from libcalico-go/config/crd/ of $SRC_TGZ"
