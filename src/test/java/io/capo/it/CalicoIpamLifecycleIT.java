@@ -99,9 +99,10 @@ class CalicoIpamLifecycleIT {
 
         // a Capo with a short TTL releases X (the TTL counts from when the pod was gone)
         env.stopCapo(capo);
-        env.startCapo(b -> b.setting("ipReserveTime", "2s").setting("ipReleasePeriod", "1s"));
+        CapoInstance shortTtl = env.startCapo(b -> b.setting("ipReserveTime", "2s").setting("ipReleasePeriod", "1s"));
         await().atMost(Duration.ofSeconds(60)).until(() -> env.reservations().cidrs().stream()
                 .noneMatch(parked::contains));
+        env.stopCapo(shortTtl);   // the other tests park for longer
 
         // X is the only free address of its block; the node's new block has 15 (Calico may try either first):
         // X comes back before the node's blocks run out
@@ -128,6 +129,46 @@ class CalicoIpamLifecycleIT {
         // Calico appends a released ordinal to the end of its block's free list: X comes back with the 16th pod
         assertThat(assigned.subList(0, BLOCK - 1)).noneMatch(ips -> ips.contains(x.get(0)));
         assertThat(assigned.get(BLOCK - 1)).as("another pod gets X").containsExactlyElementsOf(x);
+    }
+
+    @Test
+    void addressesParkedOnOneNodeCountAgainstCalicosLimitOfTwentyBlocksPerNode() throws Exception {
+        String tiny = "capo-it-life-tiny";
+        CalicoIpam.pool(client, tiny, "10.213.0.0/24", 31);   // 2 addresses per block: 40 per node at 20 blocks
+        String node = node("calico-full");
+        String ns = env.namespace("redis-full", true);
+        CapoInstance capo = env.startCapo(b -> b.setting("ipReserveTime", "1h"));
+        try {
+            env.registerWebhook(capo, ns);
+            List<String> parked = new ArrayList<>();
+            for (int i = 0; i < 30; i++) {   // 30 pods come and go on the node: Capo parks all 30 addresses
+                String pod = "redis-" + i;
+                String ip = ipam.add(sandbox(node, ns, pod), List.of(tiny), List.of()).get(0);
+                ItSupport.statefulPod(client, ns, pod, node, ip);
+                client.pods().inNamespace(ns).withName(pod).withGracePeriod(0).delete();
+                ipam.del(sandbox(node, ns, pod), List.of(tiny), List.of());
+                parked.add(ip + "/32");
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> env.reservations().cidrs().containsAll(parked));
+
+            List<String> live = new ArrayList<>();
+            IllegalStateException refused = null;
+            for (int i = 0; i < 12 && refused == null; i++) {
+                try {
+                    live.add(ipam.add(sandbox(node, ns, "live-" + i), List.of(tiny), List.of()).get(0));
+                } catch (IllegalStateException e) {
+                    refused = e;
+                }
+            }
+            // 15 blocks hold the parked addresses, 5 more the 10 live pods: the 11th pod finds no address
+            assertThat(live).hasSize(10).noneMatch(ip -> parked.contains(ip + "/32"));
+            assertThat(refused).as("calico-ipam ADD on a node at its block limit").isNotNull()
+                    .hasMessageContaining("per host block limit");
+            assertThat(CalicoIpam.blocksPerNode(client).get(node)).isEqualTo(20L);
+        } finally {
+            env.stopCapo(capo);
+            CalicoIpam.deletePool(client, tiny, List.of(node));
+        }
     }
 
     /** Whether two addresses are in the same block of the prefix length. */
