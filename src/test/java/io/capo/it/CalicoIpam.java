@@ -229,14 +229,16 @@ public final class CalicoIpam {
         env.put("CNI_PATH", home.toString());
         env.put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=" + sandbox.namespace() + ";K8S_POD_NAME="
                 + sandbox.pod() + ";K8S_POD_INFRA_CONTAINER_ID=" + sandbox.containerId());
-        builder.redirectErrorStream(false);
+        Path stderr = null;
         try {
+            // stderr to a file: a full pipe there would block the plugin while we read its stdout
+            stderr = Files.createTempFile(workDir, "cni-" + command.toLowerCase(java.util.Locale.ROOT), ".err");
+            builder.redirectError(stderr.toFile());
             Process process = builder.start();
             try (var stdin = process.getOutputStream()) {
                 stdin.write(JSON.writeValueAsBytes(conf));
             }
             byte[] out = process.getInputStream().readAllBytes();
-            byte[] err = process.getErrorStream().readAllBytes();
             if (!process.waitFor(CALL_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
                 process.destroyForcibly();
                 throw new IllegalStateException("calico-ipam " + command + " timed out for " + sandbox);
@@ -244,7 +246,7 @@ public final class CalicoIpam {
             String stdout = new String(out, StandardCharsets.UTF_8);
             if (process.exitValue() != 0) {
                 throw new IllegalStateException("calico-ipam " + command + " for " + sandbox + " failed (exit "
-                        + process.exitValue() + "): " + stdout + new String(err, StandardCharsets.UTF_8));
+                        + process.exitValue() + "): " + stdout + Files.readString(stderr));
             }
             return stdout.isBlank() ? JSON.createObjectNode() : JSON.readTree(stdout);
         } catch (IOException e) {
@@ -252,6 +254,14 @@ public final class CalicoIpam {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
+        } finally {
+            if (stderr != null) {
+                try {
+                    Files.deleteIfExists(stderr);
+                } catch (IOException ignored) {
+                    // a temp dir's leftover
+                }
+            }
         }
     }
 }
