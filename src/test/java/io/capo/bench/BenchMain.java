@@ -26,7 +26,8 @@ import java.util.stream.Collectors;
  *   scripts/bench --scenarios=burst --sizes=500    one scenario, one size
  * </pre>
  *
- * Options: {@code --scenarios=burst,nodeloss,release,limits}, {@code --sizes=100,500,2000},
+ * Options: {@code --scenarios=burst,nodeloss,calico,release,limits}, {@code --sizes=100,500,2000},
+ * {@code --parked=0,300,900,2000} and {@code --assigns=50} (calico: addresses parked by Capo, calico-ipam ADDs timed),
  * {@code --replicas=3}, {@code --warmup-burst=500} (an unreported burst right after the replicas start; 0: none),
  * {@code --warmup-cycles=60}, {@code --cycles=20}, {@code --release=300x1,2000x3,10000x12,10000x16} (held x objects), {@code --wait-load=60} (seconds to wait for a 1-minute load below 1
  * before each scenario), {@code --jar=target/bench-build/capo.jar}, {@code --out=<dir>}.
@@ -44,7 +45,7 @@ public final class BenchMain {
         Map<String, String> options = new LinkedHashMap<>();
         for (String arg : args) {
             if (!arg.startsWith("--") || !arg.contains("=")) {
-                System.err.println("usage: BenchMain [--scenarios=startup,burst,direct,nodeloss,release,limits] [--sizes=100,500,2000] "
+                System.err.println("usage: BenchMain [--scenarios=startup,burst,direct,nodeloss,calico,release,limits] [--sizes=100,500,2000] "
                         + "[--replicas=3] [--cycles=20] [--wait-load=60] [--jar=path] [--out=dir]");
                 System.exit(2);
             }
@@ -59,7 +60,7 @@ public final class BenchMain {
     }
 
     private int run() throws Exception {
-        Set<String> scenarios = new LinkedHashSet<>(Arrays.asList(option("scenarios", "startup,burst,direct,nodeloss,release,limits")
+        Set<String> scenarios = new LinkedHashSet<>(Arrays.asList(option("scenarios", "startup,burst,direct,nodeloss,calico,release,limits")
                 .split(",")));
         List<Integer> sizes = Arrays.stream(option("sizes", "100,500,2000").split(",")).map(String::trim)
                 .map(Integer::parseInt).toList();
@@ -91,6 +92,9 @@ public final class BenchMain {
                 webhookScenarios(cluster, scenarios, sizes, replicaCount);
             }
             cluster.stopReplicas();
+            if (scenarios.contains("calico")) {
+                calicoScenario(cluster, out);
+            }
             if (scenarios.contains("release") || scenarios.contains("limits")) {
                 releaseScenarios(cluster, scenarios, cycles);
             }
@@ -334,6 +338,53 @@ public final class BenchMain {
                         + r.refusals().stream().map(s -> "`" + shorten(s) + "`")
                         .collect(Collectors.joining("; ")));
             }
+        }
+    }
+
+    private void calicoScenario(BenchCluster cluster, Path out) throws Exception {
+        section("calico-ipam " + io.capo.it.CalicoIpam.VERSION + " ADD with addresses parked by Capo "
+                + "(crd.projectcalico.org/v1, one process per ADD as a CNI runtime runs it)");
+        if (!CalicoIpamBench.available()) {
+            line("skipped: no calico-ipam in " + io.capo.it.CalicoIpam.home() + " (scripts/provision-calico-ipam.sh)");
+            return;
+        }
+        int assigns = Integer.parseInt(option("assigns", "50"));
+        List<Integer> levels = Arrays.stream(option("parked", "0,300,900,2000").split(",")).map(String::trim)
+                .map(Integer::parseInt).toList();
+        CalicoIpamBench bench = new CalicoIpamBench(cluster, out);
+        List<CalicoIpamBench.Result> results = new ArrayList<>();
+        try {
+            for (int parked : levels) {
+                CalicoIpamBench.Result r = bench.run(parked, assigns, awaitQuiet());
+                System.out.printf(Locale.ROOT, "calico-ipam: parked %d in %d object(s), ADD p50/p95 %s ms, "
+                        + "LIST %d B%n", r.parked(), r.objects(), ms(r.addMs()), r.listBytes());
+                results.add(r);
+            }
+        } finally {
+            bench.close();
+        }
+        line("uptime at the end: " + uptime());
+        line("");
+        line("| parked by Capo | IPReservation objects | CIDRs stored | ADD p50 / p95 (" + assigns
+                + " assigns) | IPReservation LIST per assignment | LIST pages | 1-min load |");
+        line("|---:|---:|---:|---:|---:|---:|---:|");
+        for (CalicoIpamBench.Result r : results) {
+            line(String.format(Locale.ROOT, "| %d | %d | %d | %s ms | %.1f KiB | %d | %.2f |", r.parked(),
+                    r.objects(), r.storedCidrs(), ms(r.addMs()), r.listBytes() / 1024.0, r.listPages(), r.load1()));
+        }
+    }
+
+    private static String uptime() {
+        try {
+            Process p = new ProcessBuilder("uptime").redirectErrorStream(true).start();
+            String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+            p.waitFor(5, TimeUnit.SECONDS);
+            return text;
+        } catch (IOException e) {
+            return "?";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "?";
         }
     }
 
