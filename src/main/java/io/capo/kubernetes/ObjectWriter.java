@@ -1,5 +1,6 @@
 package io.capo.kubernetes;
 
+import io.capo.logging.Failures;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import org.slf4j.Logger;
@@ -99,7 +100,7 @@ final class ObjectWriter implements Runnable {
             } catch (RuntimeException e) {
                 metrics.writeFailure(name);
                 LOG.warn("writing IPReservation {} failed ({} changes kept, retrying in {} ms): {}", name,
-                        batch.size(), backoffMillis, e.getMessage());
+                        batch.size(), backoffMillis, Failures.describe(e));
                 try {
                     Thread.sleep(backoffMillis);
                 } catch (InterruptedException ie) {
@@ -183,7 +184,7 @@ final class ObjectWriter implements Runnable {
                     // the API server will refuse this write however often it is sent
                     metrics.writeFailure(name);
                     LOG.error("IPReservation {} refused the change ({} changes dropped): {}", name, batch.size(),
-                            e.getMessage());
+                            Failures.describe(e));
                     CalicoReservationStore.forEachQuietly(batch, op -> op.fail(e));
                     return;
                 }
