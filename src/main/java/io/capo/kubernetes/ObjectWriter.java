@@ -1,6 +1,7 @@
 package io.capo.kubernetes;
 
 import io.capo.logging.Failures;
+import io.capo.reservation.LedgerStoppedException;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import org.slf4j.Logger;
@@ -64,12 +65,12 @@ final class ObjectWriter implements Runnable {
         }
         List<Operations.Op<?>> left = new ArrayList<>();
         queue.drainTo(left);
-        left.forEach(op -> op.fail(new IllegalStateException("Capo is stopping")));
+        left.forEach(op -> op.fail(new LedgerStoppedException("Capo is stopping")));
     }
 
     <T> CompletableFuture<T> submit(Operations.Op<T> op) {
         if (!running) {
-            op.fail(new IllegalStateException("reservation writer for " + name + " is not running"));
+            op.fail(new LedgerStoppedException("reservation writer for " + name + " is not running"));
         } else if (!queue.offer(op)) {
             op.fail(new IllegalStateException("too many reservation changes queued for IPReservation " + name));
         }
@@ -110,7 +111,7 @@ final class ObjectWriter implements Runnable {
                 backoffMillis = Math.min(backoffMillis * 2, MAX_BACKOFF.toMillis());
             }
         }
-        batch.forEach(op -> op.fail(new IllegalStateException("Capo is stopping")));
+        batch.forEach(op -> op.fail(new LedgerStoppedException("Capo is stopping")));
     }
 
     /**

@@ -3,6 +3,7 @@ package io.capo.release;
 import io.capo.config.GoDuration;
 import io.capo.logging.Failures;
 import io.capo.reservation.Cidrs;
+import io.capo.reservation.LedgerStoppedException;
 import io.capo.reservation.PodLogContext;
 import io.capo.reservation.Reservation;
 import io.capo.reservation.ReservationLedger;
@@ -113,6 +114,12 @@ public final class ReleaseCycle {
     }
 
     private void completed(ReleasePlan plan, Throwable error, long start) {
+        if (Failures.unwrap(error) instanceof LedgerStoppedException) {
+            // nothing is lost: the entries stay in the IPReservation and the next leader releases them
+            LOG.warn("release cycle: Capo stopped before the write of {} releases completed; the addresses stay "
+                    + "parked until the next leader releases them", plan.releases().size());
+            return;
+        }
         if (error != null) {
             metrics.failure("release");
             LOG.error("release cycle could not write {} releases and {} gone marks after {} ms; the addresses stay "

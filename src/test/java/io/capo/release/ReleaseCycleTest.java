@@ -1,6 +1,7 @@
 package io.capo.release;
 
 import io.capo.reservation.InMemoryLedger;
+import io.capo.reservation.LedgerStoppedException;
 import io.capo.reservation.Reservation;
 import io.capo.testing.LogCapture;
 import org.apache.logging.log4j.Level;
@@ -142,6 +143,20 @@ class ReleaseCycleTest {
             assertThat(log.atLeast(Level.ERROR)).singleElement().asString()
                     .endsWith(": java.lang.NullPointerException");
         }
+    }
+
+    @Test
+    void aWriteDroppedBecauseCapoStopsIsAWarningNotAFailure() {
+        park("10.0.0.1/32", "kafka", Duration.ofMinutes(41));
+        ledger.applyStall = CompletableFuture.failedFuture(new LedgerStoppedException("Capo is stopping"));
+        try (LogCapture log = new LogCapture()) {
+            cycle.run();
+            assertThat(log.atLeast(Level.ERROR)).isEmpty();
+            assertThat(log.atLeast(Level.WARN)).singleElement().asString()
+                    .contains("Capo stopped before the write of 1 releases completed");
+        }
+        assertThat(failures).isEmpty();
+        assertThat(released).isEmpty();
     }
 
     @Test
