@@ -89,6 +89,31 @@ app.kubernetes.io/part-of: capo
 {{- default .Release.Namespace .Values.config.leaderElection.resourceNamespace }}
 {{- end }}
 
+{{/* The names of Capo's IPReservation objects, quoted and comma-separated: name, name-1, ... name-(n-1). */}}
+{{- define "capo.reservationObjectNames" -}}
+{{- $names := list -}}
+{{- range $i := until (int .Values.config.reservationObjects) -}}
+{{- $names = append $names (quote (ternary $.Values.config.reservationObjectName (printf "%s-%d" $.Values.config.reservationObjectName $i) (eq $i 0))) -}}
+{{- end -}}
+{{- join ", " $names -}}
+{{- end }}
+
+{{/*
+Lease rules. Capo reads, creates and renews (a JSON merge patch) one Lease; create cannot be limited by name.
+Without leader election each replica uses a Lease named after its pod, which no resourceNames can list.
+*/}}
+{{- define "capo.leaseRules" -}}
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["create"]
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  {{- if .Values.config.leaderElectionEnable }}
+  resourceNames: [{{ .Values.config.leaderElection.resourceName | quote }}]
+  {{- end }}
+  verbs: ["get", "update", "patch"]
+{{- end }}
+
 {{/* The API group of IPReservation for config.calicoApiVersion. */}}
 {{- define "capo.calicoGroup" -}}
 {{- $v := .Values.config.calicoApiVersion }}

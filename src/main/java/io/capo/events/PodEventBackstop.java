@@ -1,5 +1,6 @@
 package io.capo.events;
 
+import io.capo.logging.Failures;
 import io.capo.reservation.Cidrs;
 import io.capo.reservation.ClusterView;
 import io.capo.reservation.NamespaceFacts;
@@ -125,7 +126,8 @@ public final class PodEventBackstop {
             try (PodLogContext ignored = PodLogContext.of(pod.namespace(), pod.name(), ips)) {
                 if (error != null) {
                     metrics.failure("backstop");
-                    LOG.error("could not park IP {} of pod {} ({}): {}", ips, pod.key(), reason, error.getMessage());
+                    LOG.error("could not park IP {} of pod {} ({}): {}", ips, pod.key(), reason,
+                            Failures.describe(error));
                 } else if (result.added() > 0) {
                     metrics.reserved(reason, result.added());
                     if (ReservationReason.LATE.equals(reason)) {

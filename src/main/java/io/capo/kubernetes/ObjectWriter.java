@@ -1,5 +1,7 @@
 package io.capo.kubernetes;
 
+import io.capo.logging.Failures;
+import io.capo.reservation.LedgerStoppedException;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import org.slf4j.Logger;
@@ -63,12 +65,12 @@ final class ObjectWriter implements Runnable {
         }
         List<Operations.Op<?>> left = new ArrayList<>();
         queue.drainTo(left);
-        left.forEach(op -> op.fail(new IllegalStateException("Capo is stopping")));
+        left.forEach(op -> op.fail(new LedgerStoppedException("Capo is stopping")));
     }
 
     <T> CompletableFuture<T> submit(Operations.Op<T> op) {
         if (!running) {
-            op.fail(new IllegalStateException("reservation writer for " + name + " is not running"));
+            op.fail(new LedgerStoppedException("reservation writer for " + name + " is not running"));
         } else if (!queue.offer(op)) {
             op.fail(new IllegalStateException("too many reservation changes queued for IPReservation " + name));
         }
@@ -99,7 +101,7 @@ final class ObjectWriter implements Runnable {
             } catch (RuntimeException e) {
                 metrics.writeFailure(name);
                 LOG.warn("writing IPReservation {} failed ({} changes kept, retrying in {} ms): {}", name,
-                        batch.size(), backoffMillis, e.getMessage());
+                        batch.size(), backoffMillis, Failures.describe(e));
                 try {
                     Thread.sleep(backoffMillis);
                 } catch (InterruptedException ie) {
@@ -109,7 +111,7 @@ final class ObjectWriter implements Runnable {
                 backoffMillis = Math.min(backoffMillis * 2, MAX_BACKOFF.toMillis());
             }
         }
-        batch.forEach(op -> op.fail(new IllegalStateException("Capo is stopping")));
+        batch.forEach(op -> op.fail(new LedgerStoppedException("Capo is stopping")));
     }
 
     /**
@@ -183,7 +185,7 @@ final class ObjectWriter implements Runnable {
                     // the API server will refuse this write however often it is sent
                     metrics.writeFailure(name);
                     LOG.error("IPReservation {} refused the change ({} changes dropped): {}", name, batch.size(),
-                            e.getMessage());
+                            Failures.describe(e));
                     CalicoReservationStore.forEachQuietly(batch, op -> op.fail(e));
                     return;
                 }

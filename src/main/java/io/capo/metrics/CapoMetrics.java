@@ -29,6 +29,7 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public static final String LEADER_STATUS = "leader_election_master_status";
     public static final String RESERVATIONS = "capo_reservations";
     public static final String RELEASES = "capo_releases";
+    public static final String RELEASE_CYCLES_SKIPPED = "capo_release_cycles_skipped";
     public static final String WEBHOOK_REQUESTS = "capo_webhook_requests";
     public static final String WEBHOOK_DURATION = "capo_webhook_duration";
     public static final String LATE_RESERVATIONS = "capo_late_reservations";
@@ -91,6 +92,12 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     @Override
     public void failure(String stage) {
         Counter.builder(FAILURES).description("Failures, by stage").tag("stage", stage).register(registry).increment();
+    }
+
+    @Override
+    public void skipped(String reason) {
+        Counter.builder(RELEASE_CYCLES_SKIPPED).description("Release cycles that did not run, by reason")
+                .tag("reason", reason).register(registry).increment();
     }
 
     @Override

@@ -1,7 +1,9 @@
 package io.capo.release;
 
 import io.capo.config.GoDuration;
+import io.capo.logging.Failures;
 import io.capo.reservation.Cidrs;
+import io.capo.reservation.LedgerStoppedException;
 import io.capo.reservation.PodLogContext;
 import io.capo.reservation.Reservation;
 import io.capo.reservation.ReservationLedger;
@@ -14,7 +16,10 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -26,7 +31,8 @@ import java.util.function.Supplier;
 public final class ReleaseCycle {
 
     private static final Logger LOG = LoggerFactory.getLogger(ReleaseCycle.class);
-    private static final long WRITE_TIMEOUT_SECONDS = 30;
+    /** Below Capo's shutdown timeout (20 s), so that a stop never has to cut a running cycle short. */
+    public static final Duration DEFAULT_WRITE_WAIT = Duration.ofSeconds(10);
 
     private final ReservationLedger ledger;
     private final PodLiveness liveness;
@@ -35,9 +41,23 @@ public final class ReleaseCycle {
     private final ReleasePlanner planner = new ReleasePlanner();
     private final ReleaseMetrics metrics;
     private final Clock clock;
+    private final Duration writeWait;
+    /** The write of the last cycle; while it is pending, later cycles are skipped. */
+    private volatile CompletableFuture<?> pending = CompletableFuture.completedFuture(null);
 
     public ReleaseCycle(ReservationLedger ledger, PodLiveness liveness, BooleanSupplier cachesSynced,
                         Supplier<ReleasePolicy> defaults, ReleaseMetrics metrics, Clock clock) {
+        this(ledger, liveness, cachesSynced, defaults, metrics, clock, DEFAULT_WRITE_WAIT);
+    }
+
+    /**
+     * @param writeWait how long a cycle waits for its write before it returns and leaves the write to finish in
+     *                  the background. Keep it below the shutdown timeout: Camel rejects (and logs as an error) a
+     *                  timer run still in flight when the timeout forces the stop.
+     */
+    public ReleaseCycle(ReservationLedger ledger, PodLiveness liveness, BooleanSupplier cachesSynced,
+                        Supplier<ReleasePolicy> defaults, ReleaseMetrics metrics, Clock clock, Duration writeWait) {
+        this.writeWait = writeWait;
         this.ledger = ledger;
         this.liveness = liveness;
         this.cachesSynced = cachesSynced;
@@ -63,22 +83,50 @@ public final class ReleaseCycle {
             LOG.debug("release cycle skipped: caches not synced yet");
             return new ReleasePlan(List.of(), List.of());
         }
+        if (!pending.isDone()) {
+            // planning now would release again what the pending write releases, or more under the max-count rule
+            metrics.skipped(ReleaseMetrics.WRITE_PENDING);
+            LOG.debug("release cycle skipped: the previous cycle's write is still pending");
+            return new ReleasePlan(List.of(), List.of());
+        }
         ReleasePolicy policy = policy(defaults.get(), ttl, maxCount, namespaceTtl);
         Instant now = clock.instant();
         ReleasePlan plan = planner.plan(now, ledger.held(), policy, liveness);
         if (plan.isEmpty()) {
             return plan;
         }
+        long start = System.nanoTime();
+        CompletableFuture<?> write = ledger.apply(plan.releases().stream().map(Release::reservation).toList(),
+                plan.markGone()).whenComplete((ignored, error) -> completed(plan, error, start));
+        pending = write;
         try {
-            ledger.apply(plan.releases().stream().map(Release::reservation).toList(), plan.markGone())
-                    .get(WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            write.get(writeWait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return plan;
-        } catch (Exception e) {
+        } catch (TimeoutException e) {
+            LOG.warn("release cycle: the write of {} releases is still pending after {} ms; it goes on in the "
+                    + "background and later cycles are skipped until it completes", plan.releases().size(),
+                    writeWait.toMillis());
+        } catch (ExecutionException e) {
+            // logged and counted by completed(...)
+        }
+        return plan;
+    }
+
+    private void completed(ReleasePlan plan, Throwable error, long start) {
+        if (Failures.unwrap(error) instanceof LedgerStoppedException) {
+            // nothing is lost: the entries stay in the IPReservation and the next leader releases them
+            LOG.warn("release cycle: Capo stopped before the write of {} releases completed; the addresses stay "
+                    + "parked until the next leader releases them", plan.releases().size());
+            return;
+        }
+        if (error != null) {
             metrics.failure("release");
-            LOG.error("release cycle could not write: {}", e.getMessage());
-            return plan;
+            LOG.error("release cycle could not write {} releases and {} gone marks after {} ms; the addresses stay "
+                            + "parked and the next cycle tries again: {}", plan.releases().size(),
+                    plan.markGone().size(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
+                    Failures.describe(error));
+            return;
         }
         for (Release release : plan.releases()) {
             Reservation released = release.reservation();
@@ -93,7 +141,6 @@ public final class ReleaseCycle {
                 metrics.released(reason, count);
             }
         }
-        return plan;
     }
 
     static ReleasePolicy policy(ReleasePolicy base, String ttl, Integer maxCount, String namespaceTtl) {

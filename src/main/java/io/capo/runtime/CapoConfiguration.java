@@ -126,7 +126,7 @@ public final class CapoConfiguration implements CamelConfiguration {
         PodEventBackstop backstop = new PodEventBackstop(cluster, store, selection::get,
                 () -> settings.current().ipReserveTime(), metrics, clock);
         ReleaseCycle releaseCycle = new ReleaseCycle(store, new CachePodLiveness(cluster), cluster::synced,
-                releasePolicy::get, metrics, clock);
+                releasePolicy::get, metrics, clock, releaseWriteWait(properties.resolveProperty("camel.main.shutdownTimeout").orElse("45")));
         GoCapoAdoption adoption = new GoCapoAdoption(client, store, namespace, ZoneId.systemDefault(), clock);
 
         context.getRegistry().bind("podIpReservationWebhook", webhook);
@@ -195,6 +195,16 @@ public final class CapoConfiguration implements CamelConfiguration {
         String leaseName = election.leaderElect() ? election.resourceName() : election.resourceName() + "-" + identity;
         return new LeaseClusterService(client, leaseNamespace, leaseName, identity, election.leaseDuration(),
                 election.renewDeadline(), election.retryPeriod());
+    }
+
+    /**
+     * Half the shutdown timeout, at most {@link ReleaseCycle#DEFAULT_WRITE_WAIT}: a release cycle still waiting
+     * for its write when the timeout forces the stop would be rejected by Camel with an error.
+     */
+    static Duration releaseWriteWait(String shutdownTimeoutSeconds) {
+        long shutdownSeconds = Long.parseLong(shutdownTimeoutSeconds.trim());
+        Duration half = Duration.ofMillis(shutdownSeconds * 500);
+        return half.compareTo(ReleaseCycle.DEFAULT_WRITE_WAIT) < 0 ? half : ReleaseCycle.DEFAULT_WRITE_WAIT;
     }
 
     static SelectionPolicy selectionPolicy(CapoSettings s) {

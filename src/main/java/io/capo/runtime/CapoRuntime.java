@@ -72,6 +72,11 @@ final class CapoRuntime extends ServiceSupport implements CamelContextAware {
     @Override
     protected void doStart() throws Exception {
         producer = context.createProducerTemplate();
+        long maxBody = context.getPropertiesComponent().resolveProperty("camel.server.maxBodySize")
+                .map(Long::parseLong).orElse(-1L);
+        if (!WebhookHttpErrors.install(context, maxBody)) {
+            LOG.warn("webhook router not found: an oversized request will be logged by Vert.x as unhandled");
+        }
         cluster.onPodEvent(event -> producer.sendBody(POD_EVENTS, event));
         cluster.onNodeDeleted(node -> producer.sendBody(NODE_DELETED, node));
         store.start();

@@ -2,14 +2,26 @@ package io.capo.webhook;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-/** Reads AdmissionReview requests and writes AdmissionReview responses. */
+import java.util.Collection;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Reads AdmissionReview requests and writes AdmissionReview responses. Everything Capo reads is checked here, so a
+ * malformed review is refused with a message naming the field, never half-read.
+ */
 public final class AdmissionReviews {
 
     /** Larger than any pod the API server accepts (its request limit is 3 MiB). */
     public static final int MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+    static final Set<String> API_VERSIONS = Set.of("admission.k8s.io/v1", "admission.k8s.io/v1beta1");
+    static final Set<String> OPERATIONS = Set.of("CREATE", "UPDATE", "DELETE", "CONNECT");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -32,24 +44,90 @@ public final class AdmissionReviews {
         if (root == null || !root.isObject()) {
             throw new BadAdmissionRequestException("body is not a JSON object");
         }
-        if (!"AdmissionReview".equals(root.path("kind").asText())) {
-            throw new BadAdmissionRequestException("kind is '" + root.path("kind").asText() + "', expected AdmissionReview");
+        String kind = JsonFields.string(root, "kind", "kind", false);
+        if (!"AdmissionReview".equals(kind)) {
+            throw new BadAdmissionRequestException("kind is '" + kind + "', expected AdmissionReview");
         }
-        String apiVersion = root.path("apiVersion").asText();
-        if (!apiVersion.startsWith("admission.k8s.io/")) {
-            throw new BadAdmissionRequestException("apiVersion '" + apiVersion + "' is not admission.k8s.io/v1");
+        String apiVersion = JsonFields.string(root, "apiVersion", "apiVersion", false);
+        if (!API_VERSIONS.contains(apiVersion)) {
+            throw new BadAdmissionRequestException("apiVersion '" + apiVersion
+                    + "' is not admission.k8s.io/v1 or admission.k8s.io/v1beta1");
         }
-        JsonNode request = root.path("request");
-        if (!request.isObject()) {
-            throw new BadAdmissionRequestException("request is missing");
+        JsonNode request = JsonFields.object(root, "request", "request", true);
+        String uid = JsonFields.string(request, "uid", "request.uid", true);
+        JsonFields.string(JsonFields.object(request, "kind", "request.kind", true), "kind", "request.kind.kind", true);
+        String resource = JsonFields.string(JsonFields.object(request, "resource", "request.resource", true),
+                "resource", "request.resource.resource", true);
+        String operation = JsonFields.string(request, "operation", "request.operation", true);
+        if (!OPERATIONS.contains(operation)) {
+            throw new BadAdmissionRequestException("request.operation: '" + operation
+                    + "' is not one of CREATE, UPDATE, DELETE, CONNECT");
         }
-        String uid = required(request, "uid");
-        String operation = required(request, "operation");
-        JsonNode oldObject = request.path("oldObject");
-        return new AdmissionRequest(apiVersion, uid, operation, request.path("resource").path("resource").asText(),
-                request.path("subResource").asText(""), request.path("namespace").asText(""),
-                request.path("name").asText(""), request.path("dryRun").asBoolean(false),
-                request.path("userInfo").path("username").asText(""), oldObject.isObject() ? oldObject : null);
+        JsonNode userInfo = JsonFields.object(request, "userInfo", "request.userInfo", false);
+        JsonNode oldObject = JsonFields.object(request, "oldObject", "request.oldObject", false);
+        AdmissionRequest parsed = new AdmissionRequest(apiVersion, uid, operation, resource,
+                JsonFields.string(request, "subResource", "request.subResource", false),
+                JsonFields.string(request, "namespace", "request.namespace", false),
+                JsonFields.string(request, "name", "request.name", false),
+                JsonFields.bool(request, "dryRun", "request.dryRun"),
+                userInfo == null ? "" : JsonFields.string(userInfo, "username", "request.userInfo.username", false),
+                oldObject);
+        if (parsed.isPodDelete() || parsed.isPodEviction()) {
+            JsonFields.string(request, "namespace", "request.namespace", true);
+            JsonFields.string(request, "name", "request.name", true);
+        }
+        if (oldObject != null && parsed.isPodDelete()) {
+            PodObjectCheck.check(oldObject, "request.oldObject");
+        }
+        return parsed;
+    }
+
+    /**
+     * Reads the pod of a DELETE review with the given reader. The fields Capo reads were checked by {@link #parse};
+     * a field of the wrong type elsewhere in the pod that the reader's object mapping refuses is the caller's fault
+     * too and is named the same way.
+     */
+    static <T> T readPod(JsonNode oldObject, Function<JsonNode, T> reader) {
+        try {
+            return reader.apply(oldObject);
+        } catch (IllegalArgumentException e) {
+            // Jackson's convertValue wraps the mapping error
+            if (e.getCause() instanceof JsonMappingException mapping) {
+                throw new BadAdmissionRequestException(mappingMessage("request.oldObject", mapping));
+            }
+            throw e;
+        }
+    }
+
+    static String mappingMessage(String root, JsonMappingException e) {
+        StringBuilder path = new StringBuilder(root);
+        for (JsonMappingException.Reference ref : e.getPath()) {
+            if (ref.getFieldName() != null) {
+                path.append('.').append(ref.getFieldName());
+            } else if (ref.getIndex() >= 0) {
+                path.append('[').append(ref.getIndex()).append(']');
+            }
+        }
+        if (e instanceof MismatchedInputException mismatch && mismatch.getTargetType() != null) {
+            return path + ": expected " + describe(mismatch.getTargetType());
+        }
+        return path + ": " + e.getOriginalMessage().lines().findFirst().orElse("cannot be read");
+    }
+
+    private static String describe(Class<?> type) {
+        if (type.isArray() || Collection.class.isAssignableFrom(type)) {
+            return "an array";
+        }
+        if (type == String.class) {
+            return "a string";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "true or false";
+        }
+        if (Number.class.isAssignableFrom(type) || type.isPrimitive()) {
+            return "a number";
+        }
+        return "an object";
     }
 
     public static String allow(AdmissionRequest request, String warning) {
@@ -89,13 +167,5 @@ public final class AdmissionReviews {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static String required(JsonNode node, String field) {
-        String value = node.path(field).asText("");
-        if (value.isEmpty()) {
-            throw new BadAdmissionRequestException("request." + field + " is missing");
-        }
-        return value;
     }
 }

@@ -71,7 +71,13 @@ public final class PodIpReservationWebhook {
             metrics.request("unknown", "bad-request", System.nanoTime() - start);
             throw e;
         }
-        Answer answer = decide(request);
+        Answer answer;
+        try {
+            answer = decide(request);
+        } catch (BadAdmissionRequestException e) {
+            metrics.request(request.operationLabel(), "bad-request", System.nanoTime() - start);
+            throw e;
+        }
         metrics.request(request.operationLabel(), answer.result, System.nanoTime() - start);
         return answer.body;
     }
@@ -88,7 +94,7 @@ public final class PodIpReservationWebhook {
             return new Answer("namespace-terminating", AdmissionReviews.allow(request, null));
         }
         Optional<PodFacts> pod = request.oldObject() != null
-                ? Optional.ofNullable(podReader.apply(request.oldObject()))
+                ? Optional.ofNullable(AdmissionReviews.readPod(request.oldObject(), podReader))
                 : cluster.pod(request.namespace(), request.name());
         if (pod.isEmpty()) {
             LOG.debug("pod {} not known yet, nothing to park", request.podKey());

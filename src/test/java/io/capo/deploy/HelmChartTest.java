@@ -223,10 +223,13 @@ class HelmChartTest {
     void rbacGrantsExactlyWhatCapoCalls() {
         assertThat(rules(defaults.one("ClusterRole", "capo-manager"))).containsExactlyInAnyOrder(
                 "[] [pods, namespaces, nodes] [] [get, list, watch]",
-                "[projectcalico.org] [ipreservations] [] [get, list, watch, create, update]");
+                "[projectcalico.org] [ipreservations] [] [get, list, watch, create]",
+                "[projectcalico.org] [ipreservations] [ip-reserve-delay-release] [update]");
+        // the Lease is renewed with a JSON merge patch (fabric8's LeaseLock), so patch is needed, list and watch not
         assertThat(rules(defaults.one("Role", "capo-manager"))).containsExactlyInAnyOrder(
                 "[] [configmaps] [ip-reserve-delay-release] [get]",
-                "[coordination.k8s.io] [leases] [] [get, list, watch, create, update]");
+                "[coordination.k8s.io] [leases] [] [create]",
+                "[coordination.k8s.io] [leases] [capo] [get, update, patch]");
         for (String kind : List.of("ClusterRoleBinding", "RoleBinding")) {
             JsonNode binding = defaults.only(kind);
             assertThat(binding.path("roleRef").path("name").asText()).isEqualTo("capo-manager");
@@ -378,13 +381,15 @@ class HelmChartTest {
                 .path("example.com/owner").asText()).isEqualTo("network");
 
         assertThat(rules(all.one("ClusterRole", "capo-all-manager"))).contains(
-                "[crd.projectcalico.org] [ipreservations] [] [get, list, watch, create, update]");
+                "[crd.projectcalico.org] [ipreservations] [] [get, list, watch, create]",
+                "[crd.projectcalico.org] [ipreservations] [capo-parked, capo-parked-1, capo-parked-2, capo-parked-3] [update]");
         assertThat(rules(all.one("Role", "capo-all-manager"))).containsExactlyInAnyOrder(
                 "[] [configmaps] [capo-parked] [get]",
                 "[, events.k8s.io] [events] [] [create, patch]");
         JsonNode leaderRole = all.one("Role", "capo-all-leader-election");
         assertThat(leaderRole.path("metadata").path("namespace").asText()).isEqualTo("capo-leases");
-        assertThat(rules(leaderRole)).containsExactly("[coordination.k8s.io] [leases] [] [get, list, watch, create, update]");
+        assertThat(rules(leaderRole)).containsExactly("[coordination.k8s.io] [leases] [] [create]",
+                "[coordination.k8s.io] [leases] [capo-leader] [get, update, patch]");
         JsonNode leaderBinding = all.one("RoleBinding", "capo-all-leader-election");
         assertThat(leaderBinding.path("subjects").get(0).path("namespace").asText()).isEqualTo("ip-reserve");
 
@@ -525,6 +530,15 @@ class HelmChartTest {
         assertThat(none.find("ConfigMap", "capo-routes")).isEmpty();
         assertThat(byName(capo(deployment).path("env"), "CAPO_ROUTES_DIR")).isEmpty();
         assertThat(capo(deployment).path("lifecycle").path("preStop").path("sleep").path("seconds").asInt()).isEqualTo(5);
+    }
+
+    @Test
+    void withoutLeaderElectionEachReplicasLeaseCannotBeNamedInTheRole() {
+        // each replica then renews a Lease named after its pod (resourceName-<pod>), unknown when rendering
+        Manifests single = Manifests.of(ChartRenderer.render(null, "capo", "ip-reserve",
+                Map.of("config.leaderElectionEnable", "false", "replicaCount", "1")));
+        assertThat(rules(single.one("Role", "capo-manager"))).contains("[coordination.k8s.io] [leases] [] [create]",
+                "[coordination.k8s.io] [leases] [] [get, update, patch]");
     }
 
     @Test

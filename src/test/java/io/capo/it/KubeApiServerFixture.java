@@ -46,12 +46,24 @@ public final class KubeApiServerFixture {
 
     /** The shared server, started (and the CRDs installed) on the first call. */
     public static synchronized KubeApiServerFixture get() {
+        return get(false);
+    }
+
+    /**
+     * @param loopbackOnly bind the API server to 127.0.0.1 instead of every interface (scripts/run-local; etcd is
+     *                     bound by the script's wrapper, kube-api-test has no flag for it)
+     */
+    public static synchronized KubeApiServerFixture get(boolean loopbackOnly) {
         if (instance == null) {
             String version = env("KUBE_API_TEST_API_SERVER_VERSION", DEFAULT_VERSION);
             boolean offline = binariesPresent(version);
             long start = System.nanoTime();
-            KubeAPIServer server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
-                    .withApiServerVersion(version).withOfflineMode(offline).build());
+            KubeAPIServerConfigBuilder config = KubeAPIServerConfigBuilder.anAPIServerConfig()
+                    .withApiServerVersion(version).withOfflineMode(offline);
+            if (loopbackOnly) {
+                config.withApiServerFlag("--bind-address", "127.0.0.1");
+            }
+            KubeAPIServer server = new KubeAPIServer(config.build());
             server.start();
             Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "kube-apiserver-stop"));
             KubeApiServerFixture fixture = new KubeApiServerFixture(server);

@@ -91,7 +91,8 @@ public final class LocalCapo {
         }
 
         say("starting kube-apiserver and etcd (kube-api-test) ...");
-        KubeApiServerFixture k8s = KubeApiServerFixture.get();
+        // loopback only: nothing on this machine's other interfaces may reach an API server without authentication
+        KubeApiServerFixture k8s = KubeApiServerFixture.get(true);
         Path kubeconfig = writeKubeconfig(k8s.config(), dir.resolve("kubeconfig"));
         // fabric8 reads the system property "kubeconfig" before $KUBECONFIG: Capo finds the cluster as it would
         // with KUBECONFIG=<dir>/kubeconfig

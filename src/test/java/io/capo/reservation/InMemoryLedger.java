@@ -17,6 +17,9 @@ public final class InMemoryLedger implements ReservationLedger {
     public final AtomicInteger writes = new AtomicInteger();
     /** When set, reserve() answers with this future instead of writing. */
     public volatile CompletableFuture<ReserveResult> stall;
+    /** When set, apply() answers with this future instead of writing. */
+    public volatile CompletableFuture<Integer> applyStall;
+    public final AtomicInteger applies = new AtomicInteger();
 
     @Override
     public synchronized CompletableFuture<ReserveResult> reserve(ReservationRequest request) {
@@ -62,6 +65,10 @@ public final class InMemoryLedger implements ReservationLedger {
 
     @Override
     public synchronized CompletableFuture<Integer> apply(Collection<Reservation> releases, Collection<Reservation> markGone) {
+        applies.incrementAndGet();
+        if (applyStall != null) {
+            return applyStall;
+        }
         int removed = 0;
         for (Reservation r : releases) {
             if (entries.remove(r.cidr()) != null) {

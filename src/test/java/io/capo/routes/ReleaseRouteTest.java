@@ -7,6 +7,7 @@ import io.capo.kubernetes.LeaseClusterService;
 import io.capo.reservation.Reservation;
 import io.capo.reservation.ReservationRequest;
 import io.capo.testing.CapoInstance;
+import io.capo.testing.LogCapture;
 import io.capo.testing.MockCluster;
 import io.capo.testing.TestCertificates;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
@@ -98,6 +99,34 @@ class ReleaseRouteTest {
                 "capo_releases_total{reason=\"ttl\"} 1.0", "capo_releases_total{reason=\"max-count\"} 1.0",
                 "leader_election_master_status{name=\"capo\"} 1.0");
         assertThat(follower.get("/observe/metrics").body()).contains("leader_election_master_status{name=\"capo\"} 0.0");
+    }
+
+    /**
+     * A release write that cannot complete (the API server is gone) must not hold the release route past the
+     * shutdown timeout: Camel would force the stop and its Quartz job log a RejectedExecutionException as an error.
+     */
+    @Test
+    void aStopDuringAStuckReleaseWriteIsCleanAndQuick() throws Exception {
+        // a Lease that outlives the outage long enough for one release cycle to run into it
+        CapoInstance capo = start("capo-stuck", "ipReserveTime", "2s", "leaderElection.leaseDuration", "15s",
+                "leaderElection.renewDeadline", "12s", "leaderElection.retryPeriod", "1s");
+        await().until(() -> leads(capo));
+        park(capo, "10.30.1.1/32", Instant.now().minusSeconds(60));
+        await().atMost(Duration.ofSeconds(20)).until(() -> released(capo) == 1.0);
+        park(capo, "10.30.1.2/32", Instant.now());
+        try (LogCapture log = new LogCapture()) {
+            cluster.close();
+            await().atMost(Duration.ofSeconds(30)).until(() -> log.lines().stream()
+                    .anyMatch(line -> line.contains("is still pending after 2500 ms")));
+            long start = System.nanoTime();
+            instances.remove(capo);
+            capo.close();
+            Duration stop = Duration.ofNanos(System.nanoTime() - start);
+            assertThat(log.lines()).noneMatch(line -> line.contains("RejectedExecutionException"));
+            assertThat(log.lines()).noneMatch(line -> line.startsWith("ERROR io.capo"));
+            // camel.main.shutdownTimeout is 5 s in the tests; a forced stop would take at least that
+            assertThat(stop).isLessThan(Duration.ofSeconds(5));
+        }
     }
 
     @Test

@@ -11,9 +11,19 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.apache.logging.log4j.Level;
+import io.capo.testing.LogCapture;
 
 import java.io.InputStream;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.UUID;
@@ -75,6 +85,107 @@ class WebhookCasesRouteTest {
 
     static boolean parked(CapoInstance capo, String cidr) {
         return capo.bean("reservationStore", CalicoReservationStore.class).find(cidr).isPresent();
+    }
+
+    /** The delete fixture with one field replaced (or removed, for "-"), as a client or a broken proxy might send. */
+    static String malformed(String pointer, String json) throws Exception {
+        ObjectNode review = review("kafka", "10.50.1.1");
+        int slash = pointer.lastIndexOf('/');
+        ObjectNode parent = (ObjectNode) review.at(pointer.substring(0, slash));
+        if ("-".equals(json)) {
+            parent.remove(pointer.substring(slash + 1));
+        } else {
+            parent.set(pointer.substring(slash + 1), JSON.readTree(json));
+        }
+        return review.toString();
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            /request/oldObject/status/podIPs                | "10.50.1.1"           | request.oldObject.status.podIPs: expected an array
+            /request/oldObject/metadata/deletionTimestamp   | "yesterday"           | request.oldObject.metadata.deletionTimestamp: 'yesterday' is not an RFC 3339 time such as 2026-01-02T15:04:05Z
+            /request/oldObject/status/containerStatuses     | "running"             | request.oldObject.status.containerStatuses: expected an array
+            /request/oldObject/status/containerStatuses     | [{"state":{"terminated":{"finishedAt":"later"}}}] | request.oldObject.status.containerStatuses[0].state.terminated.finishedAt: 'later' is not an RFC 3339 time such as 2026-01-02T15:04:05Z
+            /request/oldObject/metadata/labels              | ["app=kafka"]         | request.oldObject.metadata.labels: expected an object
+            /request/oldObject/spec/containers              | "kafka"               | request.oldObject.spec.containers: expected an array
+            /request/resource                               | -                     | request.resource is missing
+            /request/kind                                   | -                     | request.kind is missing
+            /request/operation                              | -                     | request.operation is missing
+            /apiVersion                                     | "admission.k8s.io/v9" | apiVersion 'admission.k8s.io/v9' is not admission.k8s.io/v1 or admission.k8s.io/v1beta1
+            """)
+    void malformedReviewsGet400NamingTheField(String pointer, String json, String message) throws Exception {
+        try (LogCapture log = new LogCapture()) {
+            HttpResponse<String> response = deny.postWebhook(malformed(pointer, json), certificates.ca());
+            assertThat(response.statusCode()).isEqualTo(400);
+            assertThat(response.headers().firstValue("Content-Type")).hasValue("text/plain; charset=utf-8");
+            assertThat(response.body()).isEqualTo("bad AdmissionReview: " + message);
+            assertThat(log.atLeast(Level.ERROR)).isEmpty();
+        }
+        assertThat(parked(deny, "10.50.1.1/32")).isFalse();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"APPLICATION/JSON", "application/json; charset=utf-8", "Application/JSON;Charset=UTF-8"})
+    void jsonIsAcceptedInAnySpelling(String contentType) throws Exception {
+        ObjectNode review = review("kafka", "10.50.2." + (Math.abs(contentType.hashCode()) % 200 + 1));
+        HttpResponse<String> response = deny.postWebhook(review.toString(), certificates.ca(), contentType);
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(response.body()).at("/response/allowed").asBoolean()).isTrue();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            text/plain                        | Content-Type 'text/plain' is not supported: send application/json
+            application/json; charset=latin1  | charset 'latin1' is not supported: JSON is sent as UTF-8
+            """)
+    void otherMediaTypesGet415WithAMessage(String contentType, String message) throws Exception {
+        HttpResponse<String> response = deny.postWebhook(review("kafka", "10.50.1.2").toString(), certificates.ca(),
+                contentType);
+        assertThat(response.statusCode()).isEqualTo(415);
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("text/plain; charset=utf-8");
+        assertThat(response.body()).isEqualTo(message);
+        assertThat(parked(deny, "10.50.1.2/32")).isFalse();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"GET", "PUT", "DELETE"})
+    void otherMethodsGet405WithAMessage(String method) throws Exception {
+        HttpResponse<String> response = CapoInstance.httpsClient(certificates.ca()).send(HttpRequest
+                .newBuilder(deny.webhookUri()).header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofString(review("kafka", "10.50.1.3").toString()))
+                .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(405);
+        assertThat(response.headers().firstValue("Allow")).hasValue("POST");
+        assertThat(response.body()).isEqualTo("method " + method + " is not allowed: POST an AdmissionReview");
+    }
+
+    @Test
+    void anOversizedBodyGets413WithAMessageAndNoError() throws Exception {
+        String huge = "{\"pad\":\"" + "x".repeat(5 * 1024 * 1024) + "\"}";
+        try (LogCapture log = new LogCapture()) {
+            HttpResponse<String> response = deny.postWebhook(huge, certificates.ca());
+            assertThat(response.statusCode()).isEqualTo(413);
+            assertThat(response.body()).isEqualTo("request body exceeds 4194304 bytes: an AdmissionReview is smaller");
+            assertThat(log.atLeast(Level.ERROR)).isEmpty();
+        }
+    }
+
+    @Test
+    void badInputDisturbsNoOtherRequest() throws Exception {
+        List<CompletableFuture<HttpResponse<String>>> bad = new ArrayList<>();
+        HttpClient client = CapoInstance.httpsClient(certificates.ca());
+        for (int i = 0; i < 20; i++) {
+            String body = i % 2 == 0 ? malformed("/request/oldObject/status/podIPs", "\"x\"") : "{not json";
+            bad.add(client.sendAsync(HttpRequest.newBuilder(deny.webhookUri()).header("Content-Type",
+                    "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString()));
+        }
+        JsonNode good = send(deny, review("kafka", "10.50.1.4"));
+        assertThat(good.get("allowed").asBoolean()).isTrue();
+        assertThat(parked(deny, "10.50.1.4/32")).isTrue();
+        for (CompletableFuture<HttpResponse<String>> response : bad) {
+            assertThat(response.get().statusCode()).isEqualTo(400);
+        }
     }
 
     @Test
