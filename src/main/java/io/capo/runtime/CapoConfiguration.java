@@ -114,9 +114,8 @@ public final class CapoConfiguration implements CamelConfiguration {
         CalicoReservationStore store = new CalicoReservationStore(client, new CalicoApi(s.calicoApiVersion()),
                 s.reservationObjectName(), s.reservationObjects(), MAX_ENTRIES_PER_OBJECT, metrics);
         storeRef.set(store);
-        ClusterCache cluster = new ClusterCache(client, Duration.ofMinutes(10).toMillis());
-
         AtomicReference<SelectionPolicy> selection = new AtomicReference<>(selectionPolicy(s));
+        ClusterCache cluster = new ClusterCache(client, Duration.ofMinutes(10).toMillis(), selection::get);
         AtomicReference<WebhookPolicy> webhookPolicy = new AtomicReference<>(webhookPolicy(s, selection.get()));
         AtomicReference<ReleasePolicy> releasePolicy = new AtomicReference<>(releasePolicy(s));
 
@@ -162,6 +161,7 @@ public final class CapoConfiguration implements CamelConfiguration {
                 startConfigReload(file, options.overrides(), loader, settings, watcher)));
         settings.onChange(next -> {
             selection.set(selectionPolicy(next));
+            cluster.optInChanged();
             webhookPolicy.set(webhookPolicy(next, selection.get()));
             releasePolicy.set(releasePolicy(next));
             metrics.maxCount(next.ipReserveMaxCount());
