@@ -245,9 +245,14 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         return found;
     }
 
-    /** Namespaces whose pods are watched (for tests and logs). */
+    /** Namespaces whose pods are watched. */
     public Set<String> watchedNamespaces() {
         return Set.copyOf(podInformers.keySet());
+    }
+
+    /** Pods cached, over every watched namespace. */
+    public int cachedPods() {
+        return podInformers.values().stream().mapToInt(p -> p.store().size()).sum();
     }
 
     @Override

@@ -36,6 +36,8 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public static final String WRITES = "capo_ipreservation_writes";
     public static final String CONFLICTS = "capo_ipreservation_conflicts";
     public static final String WRITE_DURATION = "capo_ipreservation_write_duration";
+    public static final String CACHE_NAMESPACES = "capo_cache_watched_namespaces";
+    public static final String CACHE_PODS = "capo_cache_pods";
 
     private final MeterRegistry registry;
     private final AtomicLong evictions = new AtomicLong();
@@ -58,6 +60,14 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
         Timer.builder(WEBHOOK_DURATION).description("Time to answer an admission review")
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
                 .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+    }
+
+    /** The informer caches' size: namespaces whose pods are watched, and pods cached. */
+    public void cache(IntSupplier watchedNamespaces, IntSupplier pods) {
+        Gauge.builder(CACHE_NAMESPACES, watchedNamespaces::getAsInt)
+                .description("Opted-in namespaces whose pods Capo watches").register(registry);
+        Gauge.builder(CACHE_PODS, pods::getAsInt).description("Pods in Capo's cache (opted-in namespaces only)")
+                .register(registry);
     }
 
     public void maxCount(int value) {

@@ -116,6 +116,7 @@ public final class CapoConfiguration implements CamelConfiguration {
         storeRef.set(store);
         AtomicReference<SelectionPolicy> selection = new AtomicReference<>(selectionPolicy(s));
         ClusterCache cluster = new ClusterCache(client, Duration.ofMinutes(10).toMillis(), selection::get);
+        metrics.cache(() -> cluster.watchedNamespaces().size(), cluster::cachedPods);
         AtomicReference<WebhookPolicy> webhookPolicy = new AtomicReference<>(webhookPolicy(s, selection.get()));
         AtomicReference<ReleasePolicy> releasePolicy = new AtomicReference<>(releasePolicy(s));
 
@@ -134,6 +135,7 @@ public final class CapoConfiguration implements CamelConfiguration {
         context.getRegistry().bind("goCapoAdoption", adoption);
         context.getRegistry().bind("capoMetrics", metrics);
         context.getRegistry().bind("reservationStore", store);
+        context.getRegistry().bind("clusterCache", cluster);
 
         List<AutoCloseable> closeables = new ArrayList<>();
         // the election gets a client of its own: its lease calls must not queue behind reservation writes;
