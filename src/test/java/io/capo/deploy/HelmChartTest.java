@@ -209,7 +209,7 @@ class HelmChartTest {
                 .isEqualTo("metadata.namespace");
         assertThat(envValue(container, "CAPO_CONFIG_FILE")).isEqualTo(mountPath(container, "config") + "/capo_config.yaml");
         assertThat(envValue(container, "CAPO_ROUTES_DIR")).isEqualTo(mountPath(container, "routes"));
-        assertThat(envValue(container, "JAVA_TOOL_OPTIONS")).contains("-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError");
+        assertThat(envValue(container, "JAVA_TOOL_OPTIONS")).contains("-XX:MaxRAMPercentage=50", "-XX:+ExitOnOutOfMemoryError");
         assertThat(mountPath(container, "webhook-certs")).isEqualTo("/tmp/k8s-webhook-server/serving-certs");
         // whole ConfigMaps, so that updates propagate
         container.path("volumeMounts").forEach(m -> assertThat(m.has("subPath")).as(m.toString()).isFalse());
