@@ -36,6 +36,7 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public static final String WRITES = "capo_ipreservation_writes";
     public static final String CONFLICTS = "capo_ipreservation_conflicts";
     public static final String WRITE_DURATION = "capo_ipreservation_write_duration";
+    public static final String WEBHOOK_UNCONFIRMED = "capo_webhook_unconfirmed";
     public static final String CACHE_NAMESPACES = "capo_cache_watched_namespaces";
     public static final String CACHE_PODS = "capo_cache_pods";
 
@@ -90,6 +91,12 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public void reserved(String reason, int count) {
         Counter.builder(RESERVATIONS).description("Addresses parked, by reason").tag("reason", reason)
                 .register(registry).increment(count);
+    }
+
+    @Override
+    public void unconfirmed(String reason) {
+        Counter.builder(WEBHOOK_UNCONFIRMED).description("Admission reviews whose pod the cluster did not confirm "
+                + "(nothing written), by what did not match").tag("reason", reason).register(registry).increment();
     }
 
     @Override
