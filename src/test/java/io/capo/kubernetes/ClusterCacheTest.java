@@ -53,4 +53,20 @@ class ClusterCacheTest {
         assertThat(cache.cachedPods()).isEqualTo(1);
         assertThat(cache.podsOnNode("node-1")).hasSize(1);
     }
+
+    @Test
+    void aDeletedNamespaceIsNoLongerWatchedAndItsPodsAreForgotten() {
+        cluster.namespace("kafka", true);
+        cluster.create(MockCluster.statefulPod("kafka", "kafka-0", "node-1", "10.0.0.1"));
+        cache = new ClusterCache(cluster.client(), 0, policy::get);
+        cache.start();
+        await().until(() -> cache.synced() && cache.pod("kafka", "kafka-0").isPresent());
+
+        cluster.client().namespaces().withName("kafka").delete();
+
+        await().until(() -> cache.watchedNamespaces().isEmpty());
+        assertThat(cache.pod("kafka", "kafka-0")).isEmpty();
+        assertThat(cache.podsOnNode("node-1")).isEmpty();
+        assertThat(cache.synced()).isTrue();
+    }
 }
