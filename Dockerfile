@@ -46,7 +46,7 @@ COPY --from=cds --chown=0:0 /app/ /app/
 # the Go Capo's manifests start "/manager --config=/capo_config.yaml": the same command starts Capo
 COPY --chmod=0755 src/main/docker/manager /manager
 ENV HOME=/tmp \
-    JAVA_TOOL_OPTIONS="-XX:+UseContainerSupport -XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp -Duser.home=/tmp -Dvertx.cacheDirBase=/tmp/vertx-cache" \
+    JAVA_TOOL_OPTIONS="-XX:+UseContainerSupport -XX:+UseSerialGC -XX:MaxRAMPercentage=50 -XX:MaxMetaspaceSize=160m -XX:ReservedCodeCacheSize=64m -XX:MaxDirectMemorySize=64m -Xss512k -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp -Duser.home=/tmp -Dvertx.cacheDirBase=/tmp/vertx-cache" \
     JDK_JAVA_OPTIONS="${APPCDS:+-XX:SharedArchiveFile=/app/capo.jsa -Xshare:auto}"
 USER 65532:65532
 # 9443: admission webhook (HTTPS); 8080: management (health, metrics, Jolokia)

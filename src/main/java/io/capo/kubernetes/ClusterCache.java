@@ -1,9 +1,13 @@
 package io.capo.kubernetes;
 
+import io.capo.kubernetes.CompactObjects.CachedNamespace;
+import io.capo.kubernetes.CompactObjects.CachedNode;
+import io.capo.kubernetes.CompactObjects.CachedPod;
 import io.capo.reservation.ClusterView;
 import io.capo.reservation.NamespaceFacts;
 import io.capo.reservation.PodEvent;
 import io.capo.reservation.PodFacts;
+import io.capo.reservation.SelectionPolicy;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -14,33 +18,54 @@ import io.fabric8.kubernetes.client.informers.cache.Cache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
- * Informer caches of pods, namespaces and nodes. Informers re-list after a disconnect or a
- * {@code 410 Gone}, which the plain watch consumers of camel-kubernetes 4.18 do not; their events feed the
- * backstop route through {@link #onPodEvent} and {@link #onNodeDeleted}.
+ * Informer caches of what Capo watches over: all namespaces (name, labels, deletion state), the pods of the
+ * opted-in namespaces only (one informer per namespace, started when the namespace gains the opt-in label and
+ * stopped when it loses it or is deleted), and node names. Every informer lists in pages and keeps compact records
+ * ({@link CompactObjects}), so memory and start-up traffic follow the pods of opted-in namespaces, not the cluster.
+ * Informers re-list after a disconnect or a {@code 410 Gone}, which the plain watch consumers of camel-kubernetes
+ * 4.18 do not; their events feed the backstop route through {@link #onPodEvent} and {@link #onNodeDeleted}.
  */
 public final class ClusterCache implements ClusterView, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterCache.class);
     private static final String NODE_INDEX = "node";
+    /** Objects per LIST page: a start or re-list never holds more than one page of full objects. */
+    static final long PAGE_SIZE = 500;
 
     private final KubernetesClient client;
     private final long resyncMillis;
+    private final Supplier<SelectionPolicy> selection;
     private final List<Consumer<PodEvent>> podListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<String>> nodeListeners = new CopyOnWriteArrayList<>();
-    private SharedIndexInformer<Pod> pods;
+    private final Map<String, PodInformer> podInformers = new ConcurrentHashMap<>();
+    private final CompactStore<Namespace, CachedNamespace> namespaceStore =
+            new CompactStore<>(CompactObjects::namespace, CompactObjects::toNamespace);
     private SharedIndexInformer<Namespace> namespaces;
     private SharedIndexInformer<Node> nodes;
+    /** Set once the namespaces are listed and the pod informers of the opted-in ones were started. */
+    private volatile boolean namespacesReconciled;
+    private volatile boolean closed;
 
-    public ClusterCache(KubernetesClient client, long resyncMillis) {
+    /** The pod informer of one namespace and the store it reads from. */
+    private record PodInformer(SharedIndexInformer<Pod> informer, CompactStore<Pod, CachedPod> store) {
+    }
+
+    public ClusterCache(KubernetesClient client, long resyncMillis, Supplier<SelectionPolicy> selection) {
         this.client = client;
         this.resyncMillis = resyncMillis;
+        this.selection = selection;
     }
 
     public void onPodEvent(Consumer<PodEvent> listener) {
@@ -52,31 +77,28 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
     }
 
     public void start() {
-        namespaces = client.namespaces().runnableInformer(resyncMillis);
-        namespaces.start();
-        pods = client.pods().inAnyNamespace().runnableInformer(resyncMillis);
-        pods.addIndexers(Map.of(NODE_INDEX, pod -> pod.getSpec() == null || pod.getSpec().getNodeName() == null
-                ? List.of() : List.of(pod.getSpec().getNodeName())));
-        pods.addEventHandler(new ResourceEventHandler<>() {
+        namespaces = client.namespaces().withLimit(PAGE_SIZE).runnableInformer(resyncMillis);
+        namespaces.itemStore(namespaceStore).removeNamespaceIndex();
+        namespaces.addEventHandler(new ResourceEventHandler<>() {
             @Override
-            public void onAdd(Pod pod) {
-                publish(new PodEvent(PodEvent.ADDED, null, PodFactsMapper.from(pod)));
+            public void onAdd(Namespace ns) {
+                reconcile(ns.getMetadata().getName());
             }
 
             @Override
-            public void onUpdate(Pod before, Pod after) {
-                if (!before.getMetadata().getResourceVersion().equals(after.getMetadata().getResourceVersion())) {
-                    publish(new PodEvent(PodEvent.MODIFIED, PodFactsMapper.from(before), PodFactsMapper.from(after)));
-                }
+            public void onUpdate(Namespace before, Namespace after) {
+                reconcile(after.getMetadata().getName());
             }
 
             @Override
-            public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {
-                publish(new PodEvent(PodEvent.DELETED, null, PodFactsMapper.from(pod)));
+            public void onDelete(Namespace ns, boolean deletedFinalStateUnknown) {
+                reconcile(ns.getMetadata().getName());
             }
         });
-        pods.start();
-        nodes = client.nodes().runnableInformer(resyncMillis);
+        namespaces.start().thenRun(this::reconcileAll);
+
+        nodes = client.nodes().withLimit(PAGE_SIZE).runnableInformer(resyncMillis);
+        nodes.itemStore(new CompactStore<>(CompactObjects::node, CompactObjects::toNode)).removeNamespaceIndex();
         nodes.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(Node node) {
@@ -101,6 +123,73 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         nodes.start();
     }
 
+    /** The opt-in label may have changed (config reload): start and stop pod informers to match. */
+    public void optInChanged() {
+        if (namespaces != null && namespaces.hasSynced()) {
+            reconcileAll();
+        }
+    }
+
+    private void reconcileAll() {
+        Set<String> names = ConcurrentHashMap.newKeySet();
+        namespaceStore.records().forEach(ns -> names.add(ns.facts().name()));
+        names.addAll(podInformers.keySet());
+        names.forEach(this::reconcile);
+        namespacesReconciled = true;
+    }
+
+    /** Watches the pods of {@code name} exactly while the namespace exists and carries the opt-in label. */
+    private synchronized void reconcile(String name) {
+        if (closed) {
+            return;
+        }
+        CachedNamespace ns = namespaceStore.record(name);
+        boolean wanted = ns != null && optedIn(ns.facts());
+        PodInformer running = podInformers.get(name);
+        if (wanted && running == null) {
+            podInformers.put(name, startPodInformer(name));
+            LOG.info("namespace {} is opted in: watching its pods", name);
+        } else if (!wanted && running != null) {
+            podInformers.remove(name);
+            running.informer().close();
+            LOG.info("namespace {} is {}: no longer watching its pods", name, ns == null ? "gone" : "not opted in");
+        }
+    }
+
+    private boolean optedIn(NamespaceFacts ns) {
+        SelectionPolicy policy = selection.get();
+        return Objects.equals(policy.namespaceLabelValue(), ns.labels().get(policy.namespaceLabelKey()));
+    }
+
+    private PodInformer startPodInformer(String namespace) {
+        CompactStore<Pod, CachedPod> store = new CompactStore<>(CompactObjects::pod, CompactObjects::toPod);
+        SharedIndexInformer<Pod> informer = client.pods().inNamespace(namespace).withLimit(PAGE_SIZE)
+                .runnableInformer(resyncMillis);
+        informer.itemStore(store).removeNamespaceIndex();
+        informer.addIndexers(Map.of(NODE_INDEX, pod -> pod.getSpec() == null || pod.getSpec().getNodeName() == null
+                ? List.of() : List.of(pod.getSpec().getNodeName())));
+        informer.addEventHandler(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Pod pod) {
+                publish(new PodEvent(PodEvent.ADDED, null, PodFactsMapper.from(pod)));
+            }
+
+            @Override
+            public void onUpdate(Pod before, Pod after) {
+                if (!before.getMetadata().getResourceVersion().equals(after.getMetadata().getResourceVersion())) {
+                    publish(new PodEvent(PodEvent.MODIFIED, PodFactsMapper.from(before), PodFactsMapper.from(after)));
+                }
+            }
+
+            @Override
+            public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {
+                publish(new PodEvent(PodEvent.DELETED, null, PodFactsMapper.from(pod)));
+            }
+        });
+        informer.start();
+        return new PodInformer(informer, store);
+    }
+
     private void publish(PodEvent event) {
         for (Consumer<PodEvent> listener : podListeners) {
             try {
@@ -111,36 +200,67 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         }
     }
 
+    /** Namespaces, nodes and the pods of every opted-in namespace are listed. */
     @Override
     public boolean synced() {
-        return pods != null && pods.hasSynced() && namespaces.hasSynced() && nodes.hasSynced();
+        if (namespaces == null || !namespaces.hasSynced() || !nodes.hasSynced()) {
+            return false;
+        }
+        if (!namespacesReconciled) {
+            reconcileAll();
+        }
+        for (PodInformer pods : podInformers.values()) {
+            if (!pods.informer().hasSynced()) {
+                return false;
+            }
+        }
+        return true;
     }
 
+    /** Only pods of opted-in namespaces are known. */
     @Override
     public Optional<PodFacts> pod(String namespace, String name) {
-        Pod pod = pods == null ? null : pods.getStore().getByKey(Cache.namespaceKeyFunc(namespace, name));
-        return Optional.ofNullable(pod).map(PodFactsMapper::from);
+        PodInformer pods = podInformers.get(namespace);
+        CachedPod cached = pods == null ? null : pods.store().record(Cache.namespaceKeyFunc(namespace, name));
+        return Optional.ofNullable(cached).map(CachedPod::facts);
     }
 
     @Override
     public Optional<NamespaceFacts> namespace(String name) {
-        Namespace ns = namespaces == null ? null : namespaces.getStore().getByKey(name);
-        return Optional.ofNullable(ns).map(n -> new NamespaceFacts(name, n.getMetadata().getLabels(),
-                n.getMetadata().getDeletionTimestamp() != null
-                        || (n.getStatus() != null && "Terminating".equals(n.getStatus().getPhase()))));
+        return Optional.ofNullable(namespaceStore.record(name)).map(CachedNamespace::facts);
     }
 
+    /** The known pods on {@code node}, across every opted-in namespace. */
     @Override
     public List<PodFacts> podsOnNode(String node) {
-        if (pods == null) {
-            return List.of();
+        List<PodFacts> found = new ArrayList<>();
+        for (PodInformer pods : podInformers.values()) {
+            for (String key : pods.informer().getIndexer().indexKeys(NODE_INDEX, node)) {
+                CachedPod cached = pods.store().record(key);
+                if (cached != null) {
+                    found.add(cached.facts());
+                }
+            }
         }
-        return pods.getIndexer().byIndex(NODE_INDEX, node).stream().map(PodFactsMapper::from).toList();
+        return found;
+    }
+
+    /** Namespaces whose pods are watched. */
+    public Set<String> watchedNamespaces() {
+        return Set.copyOf(podInformers.keySet());
+    }
+
+    /** Pods cached, over every watched namespace. */
+    public int cachedPods() {
+        return podInformers.values().stream().mapToInt(p -> p.store().size()).sum();
     }
 
     @Override
-    public void close() {
-        for (SharedIndexInformer<?> informer : new SharedIndexInformer<?>[]{pods, namespaces, nodes}) {
+    public synchronized void close() {
+        closed = true;
+        podInformers.values().forEach(p -> p.informer().close());
+        podInformers.clear();
+        for (SharedIndexInformer<?> informer : new SharedIndexInformer<?>[]{namespaces, nodes}) {
             if (informer != null) {
                 informer.close();
             }

@@ -37,6 +37,9 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public static final String WRITES = "capo_ipreservation_writes";
     public static final String CONFLICTS = "capo_ipreservation_conflicts";
     public static final String WRITE_DURATION = "capo_ipreservation_write_duration";
+    public static final String WEBHOOK_UNCONFIRMED = "capo_webhook_unconfirmed";
+    public static final String CACHE_NAMESPACES = "capo_cache_watched_namespaces";
+    public static final String CACHE_PODS = "capo_cache_pods";
 
     private final MeterRegistry registry;
     private final AtomicLong evictions = new AtomicLong();
@@ -61,6 +64,14 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
                 .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
     }
 
+    /** The informer caches' size: namespaces whose pods are watched, and pods cached. */
+    public void cache(IntSupplier watchedNamespaces, IntSupplier pods) {
+        Gauge.builder(CACHE_NAMESPACES, watchedNamespaces::getAsInt)
+                .description("Opted-in namespaces whose pods Capo watches").register(registry);
+        Gauge.builder(CACHE_PODS, pods::getAsInt).description("Pods in Capo's cache (opted-in namespaces only)")
+                .register(registry);
+    }
+
     public void maxCount(int value) {
         maxCount.set(value);
     }
@@ -81,6 +92,12 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public void reserved(String reason, int count) {
         Counter.builder(RESERVATIONS).description("Addresses parked, by reason").tag("reason", reason)
                 .register(registry).increment(count);
+    }
+
+    @Override
+    public void unconfirmed(String reason) {
+        Counter.builder(WEBHOOK_UNCONFIRMED).description("Admission reviews whose pod the cluster did not confirm "
+                + "(nothing written), by what did not match").tag("reason", reason).register(registry).increment();
     }
 
     @Override

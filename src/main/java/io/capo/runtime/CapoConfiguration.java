@@ -10,6 +10,7 @@ import io.capo.config.SelectorMode;
 import io.capo.config.SelectorRequirement;
 import io.capo.config.SettingsHolder;
 import io.capo.events.PodEventBackstop;
+import io.capo.kubernetes.ApiPodLookup;
 import io.capo.kubernetes.CachePodLiveness;
 import io.capo.kubernetes.CalicoApi;
 import io.capo.kubernetes.CalicoReservationStore;
@@ -21,6 +22,7 @@ import io.capo.metrics.CapoMetrics;
 import io.capo.release.ReleaseCycle;
 import io.capo.release.ReleasePolicy;
 import io.capo.reservation.SelectionPolicy;
+import io.capo.webhook.ClusterPodConfirmation;
 import io.capo.webhook.PodIpReservationWebhook;
 import io.capo.webhook.WebhookPolicy;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -114,15 +116,16 @@ public final class CapoConfiguration implements CamelConfiguration {
         CalicoReservationStore store = new CalicoReservationStore(client, new CalicoApi(s.calicoApiVersion()),
                 s.reservationObjectName(), s.reservationObjects(), MAX_ENTRIES_PER_OBJECT, metrics);
         storeRef.set(store);
-        ClusterCache cluster = new ClusterCache(client, Duration.ofMinutes(10).toMillis());
-
         AtomicReference<SelectionPolicy> selection = new AtomicReference<>(selectionPolicy(s));
+        ClusterCache cluster = new ClusterCache(client, Duration.ofMinutes(10).toMillis(), selection::get);
+        metrics.cache(() -> cluster.watchedNamespaces().size(), cluster::cachedPods);
         AtomicReference<WebhookPolicy> webhookPolicy = new AtomicReference<>(webhookPolicy(s, selection.get()));
         AtomicReference<ReleasePolicy> releasePolicy = new AtomicReference<>(releasePolicy(s));
 
+        ApiPodLookup podLookup = new ApiPodLookup(client);
         PodIpReservationWebhook webhook = new PodIpReservationWebhook(cluster, store, webhookPolicy::get,
                 node -> PodFactsMapper.from(client.getKubernetesSerialization().convertValue(node, Pod.class)),
-                metrics, clock);
+                new ClusterPodConfirmation(cluster, podLookup), metrics, clock);
         PodEventBackstop backstop = new PodEventBackstop(cluster, store, selection::get,
                 () -> settings.current().ipReserveTime(), metrics, clock);
         ReleaseCycle releaseCycle = new ReleaseCycle(store, new CachePodLiveness(cluster), cluster::synced,
@@ -135,8 +138,10 @@ public final class CapoConfiguration implements CamelConfiguration {
         context.getRegistry().bind("goCapoAdoption", adoption);
         context.getRegistry().bind("capoMetrics", metrics);
         context.getRegistry().bind("reservationStore", store);
+        context.getRegistry().bind("clusterCache", cluster);
 
         List<AutoCloseable> closeables = new ArrayList<>();
+        closeables.add(podLookup);
         // the election gets a client of its own: its lease calls must not queue behind reservation writes;
         // added before the election service, so that it is closed after the service stopped
         KubernetesClient electionClient = new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
@@ -162,6 +167,7 @@ public final class CapoConfiguration implements CamelConfiguration {
                 startConfigReload(file, options.overrides(), loader, settings, watcher)));
         settings.onChange(next -> {
             selection.set(selectionPolicy(next));
+            cluster.optInChanged();
             webhookPolicy.set(webhookPolicy(next, selection.get()));
             releasePolicy.set(releasePolicy(next));
             metrics.maxCount(next.ipReserveMaxCount());

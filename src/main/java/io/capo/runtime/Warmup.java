@@ -9,6 +9,7 @@ import io.capo.reservation.ReservationRequest;
 import io.capo.reservation.ReserveResult;
 import io.capo.reservation.Reservation;
 import io.capo.reservation.SelectionPolicy;
+import io.capo.webhook.PodConfirmation;
 import io.capo.webhook.PodIpReservationWebhook;
 import io.capo.webhook.WebhookMetrics;
 import io.capo.webhook.WebhookPolicy;
@@ -52,6 +53,7 @@ final class Warmup {
             PodIpReservationWebhook webhook = new PodIpReservationWebhook(new FixedView(), new NullLedger(),
                     () -> new WebhookPolicy(selection, true, Duration.ofSeconds(1)),
                     node -> PodFactsMapper.from(client.getKubernetesSerialization().convertValue(node, Pod.class)),
+                    (namespace, name, claimed, budget) -> PodConfirmation.Result.CONFIRMED,
                     new WebhookMetrics() {
                         @Override
                         public void request(String operation, String result, long nanos) {

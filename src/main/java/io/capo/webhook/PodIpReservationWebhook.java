@@ -41,6 +41,7 @@ public final class PodIpReservationWebhook {
     private final ReservationLedger ledger;
     private final Supplier<WebhookPolicy> policy;
     private final Function<JsonNode, PodFacts> podReader;
+    private final PodConfirmation confirmation;
     private final WebhookMetrics metrics;
     private final Clock clock;
     /**
@@ -52,17 +53,24 @@ public final class PodIpReservationWebhook {
     private final Map<String, CompletableFuture<ReserveResult>> pendingAfterFailOpen = new ConcurrentHashMap<>();
 
     public PodIpReservationWebhook(ClusterView cluster, ReservationLedger ledger, Supplier<WebhookPolicy> policy,
-                                   Function<JsonNode, PodFacts> podReader, WebhookMetrics metrics, Clock clock) {
+                                   Function<JsonNode, PodFacts> podReader, PodConfirmation confirmation,
+                                   WebhookMetrics metrics, Clock clock) {
         this.cluster = cluster;
         this.ledger = ledger;
         this.policy = policy;
         this.podReader = podReader;
+        this.confirmation = confirmation;
         this.metrics = metrics;
         this.clock = clock;
     }
 
     /** Answers one AdmissionReview; throws {@link BadAdmissionRequestException} for a body it cannot read. */
     public String review(String body) {
+        return review(body, "unknown");
+    }
+
+    /** As {@link #review(String)}, naming the caller's address in the log when its review is not confirmed. */
+    public String review(String body, String remoteAddress) {
         long start = System.nanoTime();
         AdmissionRequest request;
         try {
@@ -73,7 +81,7 @@ public final class PodIpReservationWebhook {
         }
         Answer answer;
         try {
-            answer = decide(request);
+            answer = decide(request, remoteAddress);
         } catch (BadAdmissionRequestException e) {
             metrics.request(request.operationLabel(), "bad-request", System.nanoTime() - start);
             throw e;
@@ -86,6 +94,10 @@ public final class PodIpReservationWebhook {
     }
 
     Answer decide(AdmissionRequest request) {
+        return decide(request, "unknown");
+    }
+
+    Answer decide(AdmissionRequest request, String remoteAddress) {
         if (!request.isPodDelete() && !request.isPodEviction()) {
             return new Answer("not-handled", AdmissionReviews.allow(request, null));
         }
@@ -113,7 +125,36 @@ public final class PodIpReservationWebhook {
         if (request.dryRun()) {
             return new Answer("dry-run", AdmissionReviews.allow(request, null));
         }
+        if (request.oldObject() != null) {
+            Optional<Answer> unconfirmed = confirm(request, pod.get(), cidrs, current, remoteAddress);
+            if (unconfirmed.isPresent()) {
+                return unconfirmed.get();
+            }
+        }
         return reserve(request, pod.get(), cidrs, verdict, current);
+    }
+
+    /**
+     * Only what the cluster confirms is written (an eviction's pod comes from the cache: it is the cluster's). An
+     * unconfirmed review is allowed without writing: a forged review's answer goes back to the forger, and a real
+     * deletion's pod is always there while it is admitted; the backstop would still park it once it is gone.
+     */
+    private Optional<Answer> confirm(AdmissionRequest request, PodFacts pod, List<String> cidrs, WebhookPolicy current,
+                                     String remoteAddress) {
+        PodConfirmation.Result result;
+        try {
+            result = confirmation.confirm(request.namespace(), request.name(), pod, current.budget());
+        } catch (PodLookup.LookupFailedException e) {
+            return Optional.of(failed(request, pod, cidrs, current, pod.containersGone() || pod.terminal(),
+                    "the pod could not be confirmed: " + e.getMessage()));
+        }
+        if (result.confirmed()) {
+            return Optional.empty();
+        }
+        metrics.unconfirmed(result.reason());
+        LOG.warn("review {} from {} for pod {} is not confirmed by the cluster ({}); allowed, nothing parked",
+                request.uid(), remoteAddress, request.podKey(), result.detail());
+        return Optional.of(new Answer("unconfirmed", AdmissionReviews.allow(request, null)));
     }
 
     private Answer reserve(AdmissionRequest request, PodFacts pod, List<String> cidrs, Selection.Verdict verdict,

@@ -8,4 +8,8 @@ public interface WebhookMetrics {
 
     /** Addresses newly parked by the webhook. */
     void reserved(String reason, int count);
+
+    /** A review whose pod the cluster did not confirm (nothing was written), by what did not match. */
+    default void unconfirmed(String reason) {
+    }
 }

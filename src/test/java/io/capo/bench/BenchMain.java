@@ -26,7 +26,8 @@ import java.util.stream.Collectors;
  *   scripts/bench --scenarios=burst --sizes=500    one scenario, one size
  * </pre>
  *
- * Options: {@code --scenarios=burst,nodeloss,calico,release,limits}, {@code --sizes=100,500,2000},
+ * Options: {@code --scenarios=startup,scale,burst,nodeloss,calico,release,limits}, {@code --sizes=100,500,2000},
+ * {@code --pods=0,1000,10000,30000} (scale: cluster sizes), {@code --create-threads=12},
  * {@code --parked=0,300,900,2000} and {@code --assigns=50} (calico: addresses parked by Capo, calico-ipam ADDs timed),
  * {@code --replicas=3}, {@code --warmup-burst=500} (an unreported burst right after the replicas start; 0: none),
  * {@code --warmup-cycles=60}, {@code --cycles=20}, {@code --release=300x1,2000x3,10000x12,10000x16} (held x objects), {@code --wait-load=60} (seconds to wait for a 1-minute load below 1
@@ -45,7 +46,7 @@ public final class BenchMain {
         Map<String, String> options = new LinkedHashMap<>();
         for (String arg : args) {
             if (!arg.startsWith("--") || !arg.contains("=")) {
-                System.err.println("usage: BenchMain [--scenarios=startup,burst,direct,nodeloss,calico,release,limits] [--sizes=100,500,2000] "
+                System.err.println("usage: BenchMain [--scenarios=startup,scale,burst,direct,nodeloss,calico,release,limits] [--sizes=100,500,2000] "
                         + "[--replicas=3] [--cycles=20] [--wait-load=60] [--jar=path] [--out=dir]");
                 System.exit(2);
             }
@@ -87,6 +88,9 @@ public final class BenchMain {
                     + " + etcd (kube-api-test), admin client; webhook behind a round-robin TCP balancer");
             if (scenarios.contains("startup")) {
                 startupScenario(cluster, out);
+            }
+            if (scenarios.contains("scale")) {
+                scaleScenario(cluster);
             }
             if (scenarios.contains("burst") || scenarios.contains("direct") || scenarios.contains("nodeloss")) {
                 webhookScenarios(cluster, scenarios, sizes, replicaCount);
@@ -226,6 +230,43 @@ public final class BenchMain {
                     nodeLoss.conflicts(), nodeLoss.missing()));
         }
         footprint.table(this);
+    }
+
+    /** Issue 11: one replica's cost as the cluster grows ({@code --pods=0,1000,10000,30000}). */
+    private void scaleScenario(BenchCluster cluster) throws Exception {
+        List<Integer> sizes = Arrays.stream(option("pods", "0,1000,10000,30000").split(",")).map(String::trim)
+                .map(Integer::parseInt).sorted().toList();
+        ClusterScale scale = new ClusterScale(cluster);
+        section("Cluster size (issue 11): one replica, " + ClusterScale.NAMESPACES + " namespaces ("
+                + ClusterScale.OPTED_IN + " opted in), " + ClusterScale.NODES + " nodes");
+        List<ClusterScale.Result> results = new ArrayList<>();
+        for (int pods : sizes) {
+            long seconds = scale.populate(pods, Integer.parseInt(option("create-threads", "12")));
+            if (pods > 0) {
+                System.out.println("cluster has " + pods + " pods (created in " + seconds + " s), "
+                        + scale.podJsonBytes() + " bytes of JSON per pod");
+            }
+            ClusterScale.Result r = scale.measure(awaitQuiet());
+            results.add(r);
+            System.out.println(r);
+        }
+        line("Pods spread evenly over the namespaces; each pod " + (sizes.get(sizes.size() - 1) > 0
+                ? scale.podJsonBytes() + " bytes of JSON as stored (managedFields of two managers included)" : "")
+                + ". LIST: what the API server answered to every LIST during Capo's start (its own metrics "
+                + "apiserver_response_sizes / apiserver_request_duration_seconds, verb LIST). Live heap: after "
+                + "`jcmd GC.run`. Webhook: 50 sequential forced deletions of selected pods, client-side, and Capo's "
+                + "mean answer time (capo_webhook_duration_seconds).");
+        line("");
+        line("| pods (opted-in) | Ready | CPU to Ready | live heap | RSS | LIST at start (requests) | LIST time | "
+                + "delete p50 / max (Capo mean) | restart: Ready, LIST | load |");
+        line("|---|---|---|---|---|---|---|---|---|---|");
+        for (ClusterScale.Result r : results) {
+            line(String.format(Locale.ROOT, "| %,d (%,d) | %.1f s | %.1f s | %.1f MiB | %.0f MiB | %.2f MiB (%d) | "
+                            + "%.2f s | %.0f / %.0f ms (%.1f ms) | %.1f s, %.2f MiB | %.1f |", r.pods(), r.podsOptedIn(),
+                    r.readyMs() / 1000.0, r.cpuMsToReady() / 1000.0, r.liveHeap() / 1048576.0, r.rss() / 1048576.0,
+                    r.listMiB(), r.listRequests(), r.listSeconds(), r.webhookP50Ms(), r.webhookMaxMs(),
+                    r.webhookServerMeanMs(), r.restartReadyMs() / 1000.0, r.restartListMiB(), r.load()));
+        }
     }
 
     private void startupScenario(BenchCluster cluster, Path out) throws Exception {

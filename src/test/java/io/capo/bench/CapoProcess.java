@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 final class CapoProcess implements AutoCloseable {
 
     /** The chart's javaToolOptions plus the container limit; override with BENCH_CAPO_JAVA_OPTS. */
-    static final String DEFAULT_JAVA_OPTS = "-XX:MaxRAM=768m -XX:+UseSerialGC -XX:MaxRAMPercentage=75 "
+    static final String DEFAULT_JAVA_OPTS = "-XX:MaxRAM=768m -XX:+UseSerialGC -XX:MaxRAMPercentage=50 "
+            + "-XX:MaxMetaspaceSize=160m -XX:ReservedCodeCacheSize=64m -XX:MaxDirectMemorySize=64m -Xss512k "
             + "-XX:+ExitOnOutOfMemoryError";
 
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)

@@ -182,7 +182,7 @@ class DeployFilesTest {
         assertThat(from.get(from.size() - 1)).startsWith("eclipse-temurin:17-jre");
         assertThat(from).noneMatch(image -> image.endsWith(":latest"));
         assertThat(dockerfile).contains("mvn -B -DskipTests package", "USER 65532:65532", "WORKDIR /app",
-                "-XX:MaxRAMPercentage=75", "-XX:+UseContainerSupport");
+                "-XX:MaxRAMPercentage=50", "-XX:+UseContainerSupport");
         assertThat(dockerfile).containsPattern("ENTRYPOINT \\[\"java\",.*\"-jar\", \"/app/capo.jar\"\\]");
         // the last USER wins and is not root
         Matcher user = Pattern.compile("(?m)^USER\\s+(\\S+)").matcher(dockerfile);

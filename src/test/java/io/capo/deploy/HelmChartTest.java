@@ -79,6 +79,7 @@ class HelmChartTest {
                 "Service/capo-metrics-service",
                 "Deployment/capo",
                 "PodDisruptionBudget/capo",
+                "NetworkPolicy/capo",
                 "Issuer/capo-selfsigned",
                 "Issuer/capo-ca",
                 "Certificate/capo-ca",
@@ -91,6 +92,18 @@ class HelmChartTest {
             }
             assertThat(o.path("metadata").path("labels").path("app.kubernetes.io/name").asText()).isEqualTo("capo");
         }
+    }
+
+    @Test
+    void networkPolicyAdmitsTheWebhookFromPrivateRangesAndTheManagementPortFromAnywhere() {
+        JsonNode policy = defaults.only("NetworkPolicy").path("spec");
+        JsonNode webhook = policy.path("ingress").get(0);
+        assertThat(webhook.path("ports").get(0).path("port").asText()).isEqualTo("webhook");
+        assertThat(webhook.path("from").findValuesAsText("cidr")).containsExactly("10.0.0.0/8", "172.16.0.0/12",
+                "192.168.0.0/16", "100.64.0.0/10", "fc00::/7");
+        JsonNode management = policy.path("ingress").get(1);
+        assertThat(management.path("ports").get(0).path("port").asText()).isEqualTo("jolokia");
+        assertThat(management.has("from")).as("Prometheus and the kubelet's probes").isFalse();
     }
 
     @Test
@@ -209,7 +222,7 @@ class HelmChartTest {
                 .isEqualTo("metadata.namespace");
         assertThat(envValue(container, "CAPO_CONFIG_FILE")).isEqualTo(mountPath(container, "config") + "/capo_config.yaml");
         assertThat(envValue(container, "CAPO_ROUTES_DIR")).isEqualTo(mountPath(container, "routes"));
-        assertThat(envValue(container, "JAVA_TOOL_OPTIONS")).contains("-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError");
+        assertThat(envValue(container, "JAVA_TOOL_OPTIONS")).contains("-XX:MaxRAMPercentage=50", "-XX:+ExitOnOutOfMemoryError");
         assertThat(mountPath(container, "webhook-certs")).isEqualTo("/tmp/k8s-webhook-server/serving-certs");
         // whole ConfigMaps, so that updates propagate
         container.path("volumeMounts").forEach(m -> assertThat(m.has("subPath")).as(m.toString()).isFalse());

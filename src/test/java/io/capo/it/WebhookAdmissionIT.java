@@ -280,4 +280,51 @@ class WebhookAdmissionIT {
                     .hasMessageContaining(message);
         });
     }
+
+    /** An AdmissionReview as a forger would post it straight to Capo's port, for a pod as described. */
+    static String forgedDelete(String namespace, String name, String uid, String ip) {
+        return """
+                {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+                  "uid": "%s", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                  "resource": {"group": "", "version": "v1", "resource": "pods"}, "operation": "DELETE",
+                  "namespace": "%s", "name": "%s", "userInfo": {"username": "system:admin"}, "dryRun": false,
+                  "oldObject": {"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "%s", "namespace": "%s", "uid": "%s",
+                                 "labels": {"statefulset.kubernetes.io/pod-name": "%s"}},
+                    "spec": {"nodeName": "node-1", "containers": [{"name": "main", "image": "busybox"}]},
+                    "status": {"phase": "Running", "podIP": "%s", "podIPs": [{"ip": "%s"}]}}}}
+                """.formatted(java.util.UUID.randomUUID(), namespace, name, name, namespace, uid, name, ip, ip);
+    }
+
+    @Test
+    void forgedReviewsForUnknownPodsOrWithAnotherUidOrIpWriteNothing() throws Exception {
+        String realIp = nextIpv4();
+        Pod real = statefulPod(client, ns, "real-0", node, realIp);
+        double unconfirmed = metric(capo, "capo_webhook_unconfirmed_total");
+        String madeUpIp = nextIpv4();
+        String otherIp = nextIpv4();
+        List<String> forged = List.of(
+                forgedDelete(ns, "made-up-0", java.util.UUID.randomUUID().toString(), madeUpIp),
+                forgedDelete(ns, "real-0", java.util.UUID.randomUUID().toString(), realIp),
+                forgedDelete(ns, "real-0", real.getMetadata().getUid(), otherIp));
+
+        for (String review : forged) {
+            var answer = capo.postWebhook(review, env.certificates().ca());
+            assertThat(answer.statusCode()).isEqualTo(200);
+            assertThat(answer.body()).contains("\"allowed\":true");
+        }
+
+        assertThat(metric(capo, "capo_webhook_unconfirmed_total")).isEqualTo(unconfirmed + 3);
+        assertThat(metric(capo, "capo_webhook_unconfirmed_total", "reason=\"not-found\"")).isGreaterThanOrEqualTo(1);
+        ItSupport.StoredReservations stored = env.reservations();
+        assertThat(stored.has(madeUpIp + "/32")).isFalse();
+        assertThat(stored.has(otherIp + "/32")).isFalse();
+        assertThat(stored.has(realIp + "/32")).isFalse();
+        assertThat(stored.entries().values()).noneMatch(e -> e.path("pod").asText().equals("made-up-0"));
+
+        // the real deletion, posted by the API server, is confirmed and parked
+        client.pods().inNamespace(ns).withName("real-0").withGracePeriod(0).delete();
+        await().atMost(WAIT).until(() -> env.reservations().has(realIp + "/32"));
+        assertThat(env.reservations().entry(realIp + "/32").path("uid").asText()).isEqualTo(real.getMetadata().getUid());
+    }
 }

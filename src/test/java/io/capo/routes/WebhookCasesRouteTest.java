@@ -60,14 +60,23 @@ class WebhookCasesRouteTest {
         cluster.close();
     }
 
+    /** A review of the deletion of a pod that exists (the webhook writes only what the cluster confirms). */
     static ObjectNode review(String namespace, String ip) throws Exception {
+        String name = "pod-" + ip.replace('.', '-');
+        String uid = cluster.create(MockCluster.statefulPod(namespace, name, "node-1", ip)).getMetadata().getUid();
+        // in both replicas' caches, so that confirming needs no GET (the allow replica's budget is 1 ns)
+        for (CapoInstance capo : new CapoInstance[]{deny, allow}) {
+            org.awaitility.Awaitility.await().until(() -> !"kafka".equals(namespace)
+                    || capo.bean("clusterCache", io.capo.kubernetes.ClusterCache.class).pod(namespace, name).isPresent());
+        }
         try (InputStream in = WebhookCasesRouteTest.class.getResourceAsStream("/admission/delete-pod.json")) {
             ObjectNode review = (ObjectNode) JSON.readTree(new String(in.readAllBytes(), StandardCharsets.UTF_8));
             ObjectNode request = (ObjectNode) review.get("request");
             request.put("uid", UUID.randomUUID().toString());
             request.put("namespace", namespace);
-            ((ObjectNode) request.at("/oldObject/metadata")).put("namespace", namespace)
-                    .put("uid", UUID.randomUUID().toString());
+            request.put("name", name);
+            ((ObjectNode) request.at("/oldObject/metadata")).put("namespace", namespace).put("name", name)
+                    .put("uid", uid);
             ObjectNode status = (ObjectNode) request.at("/oldObject/status");
             status.put("podIP", ip);
             status.putArray("podIPs").addObject().put("ip", ip);

@@ -28,6 +28,10 @@ class WebhookRouteTest {
     static void start(@TempDir Path dir) throws Exception {
         cluster = new MockCluster();
         cluster.namespace("kafka", true);
+        // the pod the fixtures describe: the webhook writes only what the cluster confirms
+        cluster.create(new io.fabric8.kubernetes.api.model.PodBuilder(
+                MockCluster.statefulPod("kafka", "kafka-0", "node-1", "10.244.1.17", "fd00:10:244:1::17"))
+                .editMetadata().withUid("4b1e3c2a-0000-4000-8000-000000000001").endMetadata().build());
         certificates = new TestCertificates("capo-test-ca");
         capo = CapoInstance.builder(cluster.client(), certificates.writeServing(dir.resolve("certs"), "capo")).start();
     }

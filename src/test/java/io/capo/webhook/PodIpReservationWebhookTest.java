@@ -50,12 +50,17 @@ class PodIpReservationWebhookTest {
     final AtomicReference<WebhookPolicy> policy = new AtomicReference<>(
             new WebhookPolicy(SELECTION, true, Duration.ofMillis(300)));
     final Map<String, Integer> requests = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The cluster confirms every pod unless a test says otherwise. */
+    PodConfirmation confirmation = (namespace, name, claimed, budget) -> PodConfirmation.Result.CONFIRMED;
+    final Map<String, Integer> unconfirmed = new java.util.concurrent.ConcurrentHashMap<>();
     PodIpReservationWebhook webhook;
 
     @BeforeEach
     void setUp() {
         webhook = new PodIpReservationWebhook(cluster, ledger, policy::get,
-                node -> PodFactsMapper.from(SERIALIZATION.convertValue(node, Pod.class)), new WebhookMetrics() {
+                node -> PodFactsMapper.from(SERIALIZATION.convertValue(node, Pod.class)),
+                (namespace, name, claimed, budget) -> confirmation.confirm(namespace, name, claimed, budget),
+                new WebhookMetrics() {
             @Override
             public void request(String operation, String result, long nanos) {
                 requests.merge(operation + "/" + result, 1, Integer::sum);
@@ -63,6 +68,11 @@ class PodIpReservationWebhookTest {
 
             @Override
             public void reserved(String reason, int count) {
+            }
+
+            @Override
+            public void unconfirmed(String reason) {
+                unconfirmed.merge(reason, 1, Integer::sum);
             }
         }, Clock.fixed(NOW, ZoneOffset.UTC));
     }
@@ -104,6 +114,58 @@ class PodIpReservationWebhookTest {
         assertThat(entry.reservedAt()).isEqualTo(NOW);
         assertThat(entry.goneAt()).isNull();
         assertThat(requests).containsEntry("delete/reserved", 1);
+    }
+
+    @Test
+    void forgedReviewForAPodTheClusterDoesNotHaveWritesNothing() throws IOException {
+        confirmation = new ClusterPodConfirmation(cluster,
+                (namespace, name) -> CompletableFuture.completedFuture(java.util.Optional.empty()));
+
+        JsonNode answer = response(webhook.review(fixture("delete-pod.json"), "10.9.9.9:41000"));
+
+        assertThat(answer.at("/response/allowed").asBoolean()).isTrue();
+        assertThat(ledger.entries).isEmpty();
+        assertThat(ledger.writes.get()).isZero();
+        assertThat(requests).containsEntry("delete/unconfirmed", 1);
+        assertThat(unconfirmed).containsEntry("not-found", 1);
+    }
+
+    @Test
+    void reviewWhoseUidDiffersFromTheCachedPodWritesNothing() throws IOException {
+        PodFacts cached = cachedPod();
+        cluster.with(new PodFacts(cached.namespace(), cached.name(), "another-uid", cached.node(), cached.labels(),
+                cached.annotations(), cached.ips(), cached.phase(), cached.statusReason(), false, false, null, null));
+        // the API server says the same as the cache
+        confirmation = new ClusterPodConfirmation(cluster,
+                (namespace, name) -> CompletableFuture.completedFuture(cluster.pod(namespace, name)));
+
+        webhook.review(fixture("delete-pod.json"));
+
+        assertThat(ledger.entries).isEmpty();
+        assertThat(unconfirmed).containsEntry("uid", 1);
+    }
+
+    @Test
+    void podConfirmedByTheCacheIsParkedWithoutAskingTheApiServer() throws IOException {
+        cluster.with(cachedPod());
+        confirmation = new ClusterPodConfirmation(cluster, (namespace, name) -> {
+            throw new AssertionError("no GET when the cache confirms");
+        });
+
+        webhook.review(fixture("delete-pod.json"));
+
+        assertThat(ledger.entries).containsKey("10.244.1.17/32");
+    }
+
+    @Test
+    void aLookupThatFailsIsAWriteFailure() throws IOException {
+        confirmation = new ClusterPodConfirmation(cluster, (namespace, name) -> new CompletableFuture<>());
+
+        JsonNode answer = response(webhook.review(fixture("delete-pod.json")));
+
+        assertThat(answer.at("/response/allowed").asBoolean()).as("deny mode").isFalse();
+        assertThat(answer.at("/response/status/message").asText()).contains("could not be confirmed");
+        assertThat(ledger.writes.get()).isZero();
     }
 
     @Test
