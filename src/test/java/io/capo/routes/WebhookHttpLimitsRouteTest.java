@@ -244,6 +244,15 @@ class WebhookHttpLimitsRouteTest {
         assertThat(written.get()).isLessThan(hundredMiB / 10);
     }
 
+    @Test
+    void oversizedHeadersAreRefused() throws Exception {
+        SSLSocket socket = connect();
+        socket.getOutputStream().write(("POST /pod-ip-reservation HTTP/1.1\r\nHost: localhost\r\nX-Big: "
+                + "x".repeat(9000) + "\r\nContent-Length: 2\r\n\r\n{}").getBytes(StandardCharsets.US_ASCII));
+
+        assertThat(readUntilClosed(socket.getInputStream())).startsWith("HTTP/1.1 431");
+    }
+
     /** Reads one response (head and a Content-Length body) from a kept-alive connection. */
     static String readResponseHead(InputStream in) throws IOException {
         StringBuilder head = new StringBuilder();
