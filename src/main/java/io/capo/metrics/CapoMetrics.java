@@ -40,6 +40,9 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public static final String WEBHOOK_UNCONFIRMED = "capo_webhook_unconfirmed";
     public static final String CACHE_NAMESPACES = "capo_cache_watched_namespaces";
     public static final String CACHE_PODS = "capo_cache_pods";
+    public static final String CERTIFICATE_RELOAD_REFUSED = "capo_webhook_certificate_reload_refused";
+    public static final String WEBHOOK_CONNECTIONS = "capo_webhook_connections";
+    public static final String WEBHOOK_CONNECTIONS_CLOSED = "capo_webhook_connections_closed";
 
     private final MeterRegistry registry;
     private final AtomicLong evictions = new AtomicLong();
@@ -145,5 +148,23 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     @Override
     public void writeFailure(String object) {
         failure("write");
+    }
+
+    /** A changed webhook certificate that was not swapped in, by reason (unreadable, key-mismatch, expired, ...). */
+    public void certificateRefused(String reason) {
+        Counter.builder(CERTIFICATE_RELOAD_REFUSED).description("Webhook certificate changes refused, by reason")
+                .tag("reason", reason).register(registry).increment();
+    }
+
+    /** Open connections to the webhook server. */
+    public void webhookConnections(IntSupplier open) {
+        Gauge.builder(WEBHOOK_CONNECTIONS, open::getAsInt).description("Open connections to the webhook server")
+                .register(registry);
+    }
+
+    /** A webhook connection Capo closed, by reason (request-timeout, idle-timeout, connection-limit, body-too-large). */
+    public void webhookConnectionClosed(String reason) {
+        Counter.builder(WEBHOOK_CONNECTIONS_CLOSED).description("Webhook connections closed by Capo, by reason")
+                .tag("reason", reason).register(registry).increment();
     }
 }

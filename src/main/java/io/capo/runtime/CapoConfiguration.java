@@ -34,8 +34,10 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.VertxOptions;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
 import org.apache.camel.health.HealthCheckRegistry;
 import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.support.LifecycleStrategySupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,9 +100,8 @@ public final class CapoConfiguration implements CamelConfiguration {
         KubernetesClient client = suppliedClient != null ? suppliedClient : KubernetesConnection.connect();
         String namespace = KubernetesConnection.ownNamespace(client);
 
-        if (context.getRegistry().findByType(VertxOptions.class).isEmpty()) {
-            context.getRegistry().bind("vertxOptions", new VertxOptions().setWorkerPoolSize(HTTP_WORKER_THREADS));
-        }
+        HttpLimits limits = HttpLimits.from(all);
+        LOG.info("HTTP limits: {}", limits.describe());
 
         MeterRegistry registry = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
         if (registry == null) {
@@ -112,6 +113,7 @@ public final class CapoConfiguration implements CamelConfiguration {
         CapoMetrics metrics = new CapoMetrics(registry,
                 () -> storeRef.get() == null ? 0 : storeRef.get().heldCount(), leaseName);
         metrics.maxCount(s.ipReserveMaxCount());
+        giveServersLimitedVertx(context, limits, metrics);
 
         CalicoReservationStore store = new CalicoReservationStore(client, new CalicoApi(s.calicoApiVersion()),
                 s.reservationObjectName(), s.reservationObjects(), MAX_ENTRIES_PER_OBJECT, metrics);
@@ -151,7 +153,7 @@ public final class CapoConfiguration implements CamelConfiguration {
         leader.onLeadershipChange(metrics::leader);
         context.addService(leader);
 
-        WebhookTls tls = new WebhookTls(Path.of(s.certDir()));
+        WebhookTls tls = new WebhookTls(Path.of(s.certDir()), limits, metrics::certificateRefused, clock);
         context.setSSLContextParameters(tls.sslContextParameters());
 
         Warmup warmup = new Warmup(client);
@@ -176,6 +178,33 @@ public final class CapoConfiguration implements CamelConfiguration {
             }
         });
         context.addService(runtime);
+    }
+
+    /**
+     * Each HTTP server gets a Vert.x instance of its own that applies {@link HttpLimits} (Camel offers no hook for
+     * the server options); Capo closes them once the servers have stopped.
+     */
+    private static void giveServersLimitedVertx(CamelContext context, HttpLimits limits, CapoMetrics metrics) {
+        VertxOptions options = context.getRegistry().findSingleByType(VertxOptions.class);
+        if (options == null) {
+            options = new VertxOptions().setWorkerPoolSize(HTTP_WORKER_THREADS);
+        }
+        for (VertxPlatformHttpServer server : context.hasServices(VertxPlatformHttpServer.class)) {
+            LimitedVertx vertx;
+            if (server.isUseGlobalSslContextParameters()) {
+                vertx = LimitedVertx.webhook(options, limits, metrics::webhookConnectionClosed);
+                metrics.webhookConnections(vertx::openConnections);
+            } else {
+                vertx = LimitedVertx.management(options, limits);
+            }
+            server.setVertx(vertx);
+            context.addLifecycleStrategy(new LifecycleStrategySupport() {
+                @Override
+                public void onContextStopped(CamelContext stopped) {
+                    vertx.close();
+                }
+            });
+        }
     }
 
     private static ConfigReloader startConfigReload(Path file, Map<String, String> overrides, CapoConfigLoader loader,

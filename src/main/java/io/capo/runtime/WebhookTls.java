@@ -1,8 +1,6 @@
 package io.capo.runtime;
 
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.SSLOptions;
 import io.vertx.core.net.impl.KeyStoreHelper;
 import org.apache.camel.support.jsse.KeyManagersParameters;
@@ -11,16 +9,17 @@ import org.apache.camel.support.jsse.SSLContextParameters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.time.Clock;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The webhook's serving certificate, read from PEM files as cert-manager writes them ({@code tls.crt},
- * {@code tls.key}, PKCS#1 or PKCS#8), and swapped into the running HTTPS server when they change: Camel
- * itself never reloads certificates.
+ * {@code tls.key}, RSA or ECDSA, PKCS#1 or PKCS#8), and swapped into the running HTTPS server when they change:
+ * Camel itself never reloads certificates. Every pair is checked first ({@link ServingCertificate}): a pair that
+ * would break every TLS handshake is refused at start, and at run time the pair in use stays.
  */
 public final class WebhookTls {
 
@@ -28,10 +27,16 @@ public final class WebhookTls {
 
     private final Path certFile;
     private final Path keyFile;
+    private final HttpLimits limits;
+    private final Consumer<String> refused;
+    private final Clock clock;
 
-    public WebhookTls(Path certDir) {
+    public WebhookTls(Path certDir, HttpLimits limits, Consumer<String> refused, Clock clock) {
         this.certFile = certDir.resolve("tls.crt");
         this.keyFile = certDir.resolve("tls.key");
+        this.limits = limits;
+        this.refused = refused;
+        this.clock = clock;
     }
 
     public Path certFile() {
@@ -42,12 +47,25 @@ public final class WebhookTls {
         return keyFile;
     }
 
-    /** SSL parameters for the webhook server; fails with a message naming the file that cannot be used. */
+    /**
+     * SSL parameters for the webhook server; fails with a message naming the file and the problem. An expired
+     * certificate only warns: Capo then still releases, backstops and serves health while cert-manager renews,
+     * and picks the renewed pair up within seconds (a pod that refused to start would wait for its restart backoff).
+     */
     public SSLContextParameters sslContextParameters() {
-        PemKeyCertOptions pem = pem();
+        ServingCertificate certificate;
+        try {
+            certificate = ServingCertificate.load(certFile, keyFile);
+        } catch (ServingCertificate.Problem e) {
+            throw new IllegalStateException("cannot use webhook certificate: " + e.getMessage());
+        }
+        if (certificate.expiredAt(clock.instant())) {
+            LOG.warn("webhook certificate {} has expired ({}): TLS handshakes will fail until it is renewed",
+                    certFile, certificate.describe());
+        }
         KeyStore keyStore;
         try {
-            keyStore = pem.loadKeyStore(null);
+            keyStore = certificate.pem().loadKeyStore(null);
         } catch (Exception e) {
             throw new IllegalStateException("cannot use webhook certificate " + certFile + " with key " + keyFile + ": "
                     + e.getMessage(), e);
@@ -63,30 +81,36 @@ public final class WebhookTls {
         return parameters;
     }
 
-    /** Puts the current files into the running server; a bad pair is refused and the old one stays. */
+    /**
+     * Puts the current files into the running server. A pair that cannot be used (half written, key and certificate
+     * not matching, already expired) is refused with one warning and counted; the pair in use stays, and the next
+     * change of the files is tried again.
+     */
     public boolean reload(HttpServer server) {
+        ServingCertificate certificate;
         try {
-            PemKeyCertOptions pem = pem();
-            pem.loadKeyStore(null);
-            boolean updated = server.updateSSLOptions(new SSLOptions().setKeyCertOptions(pem), true)
-                    .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-            LOG.info("webhook certificate reloaded from {} (applied: {})", certFile, updated);
-            return updated;
-        } catch (Exception e) {
-            LOG.error("webhook certificate change refused, keeping the current one: {}", e.getMessage());
+            certificate = ServingCertificate.load(certFile, keyFile);
+            if (certificate.expiredAt(clock.instant())) {
+                throw new ServingCertificate.Problem(ServingCertificate.Problem.EXPIRED, certFile + " has expired ("
+                        + certificate.describe() + ")");
+            }
+        } catch (ServingCertificate.Problem e) {
+            refused.accept(e.reason());
+            LOG.warn("webhook certificate change refused, still serving the previous certificate: {}; "
+                    + "the next change of {} or {} is tried again", e.getMessage(), certFile, keyFile);
             return false;
         }
-    }
-
-    private PemKeyCertOptions pem() {
-        return new PemKeyCertOptions().setCertValue(read(certFile)).setKeyValue(read(keyFile));
-    }
-
-    private static Buffer read(Path file) {
         try {
-            return Buffer.buffer(Files.readAllBytes(file));
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read webhook certificate file " + file + ": " + e, e);
+            SSLOptions options = limits.apply(new SSLOptions().setKeyCertOptions(certificate.pem()));
+            boolean updated = server.updateSSLOptions(options, true)
+                    .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            LOG.info("webhook certificate reloaded from {} ({}; applied: {})", certFile, certificate.describe(), updated);
+            return updated;
+        } catch (Exception e) {
+            refused.accept("update-failed");
+            LOG.warn("webhook certificate change from {} could not be applied, still serving the previous certificate: {}",
+                    certFile, e.toString());
+            return false;
         }
     }
 }

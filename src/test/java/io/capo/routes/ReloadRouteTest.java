@@ -160,4 +160,71 @@ class ReloadRouteTest {
                 .until(() -> capo.postWebhook("{}", rotated.ca()).statusCode() == 400);
         assertThatThrownBy(() -> capo.postWebhook("{}", certificates.ca())).hasCauseInstanceOf(SSLHandshakeException.class);
     }
+
+    double refusals(String reason) throws Exception {
+        return capo.get("/observe/metrics").body().lines()
+                .filter(l -> l.startsWith("capo_webhook_certificate_reload_refused_total{reason=\"" + reason + "\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    @Test
+    void aMismatchedOrHalfWrittenCertificateIsRefusedAndTheServedOneStays() throws Exception {
+        Path certs = certificates.writeServing(dir.resolve("certs"), "capo");
+        capo = CapoInstance.builder(cluster.client(), certs).start();
+        TestCertificates rotated = new TestCertificates("rotated-ca");
+        TestCertificates.Serving next = rotated.serving("capo", "EC", false, Instant.now().plus(Duration.ofDays(2)));
+        TestCertificates.Serving other = rotated.serving("capo", "EC", false, Instant.now().plus(Duration.ofDays(2)));
+
+        // the key of another certificate: applied, every handshake would fail (bad signature)
+        Files.writeString(certs.resolve("tls.crt"), next.certPem());
+        Files.writeString(certs.resolve("tls.key"), other.keyPem());
+        await().atMost(Duration.ofSeconds(20)).until(() -> refusals("key-mismatch") == 1.0);
+        assertThat(capo.postWebhook("{}", certificates.ca()).statusCode()).isEqualTo(400);
+
+        // a copy caught half way: the key is new, the certificate cut off
+        Files.writeString(certs.resolve("tls.key"), next.keyPem());
+        Files.writeString(certs.resolve("tls.crt"), next.certPem().substring(0, next.certPem().length() / 2));
+        await().atMost(Duration.ofSeconds(20)).until(() -> refusals("unreadable") == 1.0);
+        assertThat(capo.postWebhook("{}", certificates.ca()).statusCode()).isEqualTo(400);
+
+        // the copy completes: the next change is tried again and applied
+        Files.writeString(certs.resolve("tls.crt"), next.certPem());
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions()
+                .until(() -> capo.postWebhook("{}", rotated.ca()).statusCode() == 400);
+        assertThatThrownBy(() -> capo.postWebhook("{}", certificates.ca())).hasCauseInstanceOf(SSLHandshakeException.class);
+        assertThat(refusals("key-mismatch") + refusals("unreadable")).isEqualTo(2.0);
+
+        // the swapped-in certificate keeps the restricted suites: a CBC-SHA1 client is still refused
+        javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) CapoInstance.trusting(rotated.ca())
+                .getSocketFactory().createSocket("localhost", capo.webhookPort());
+        try (socket) {
+            socket.setEnabledProtocols(new String[]{"TLSv1.2"});
+            socket.setEnabledCipherSuites(new String[]{"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"});
+            assertThatThrownBy(socket::startHandshake).isInstanceOf(SSLHandshakeException.class);
+        }
+    }
+
+    @Test
+    void anExpiredCertificateIsNotSwappedIn() throws Exception {
+        Path certs = certificates.writeServing(dir.resolve("certs"), "capo");
+        capo = CapoInstance.builder(cluster.client(), certs).start();
+        TestCertificates rotated = new TestCertificates("rotated-ca");
+        rotated.write(certs, rotated.serving("capo", "RSA", true, Instant.now().minus(Duration.ofMinutes(5))));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> refusals("expired") == 1.0);
+        assertThat(capo.postWebhook("{}", certificates.ca()).statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void aMismatchedPairStopsCapoAtStartWithAMessageNamingTheFiles() {
+        Path certs = certificates.writeServing(dir.resolve("certs"), "capo");
+        TestCertificates.Serving other = certificates.serving("capo", "RSA", false, Instant.now().plus(Duration.ofDays(1)));
+        certificates.write(certs, new TestCertificates.Serving(certificates.serving("capo", "RSA", false,
+                Instant.now().plus(Duration.ofDays(1))).certPem(), other.keyPem()));
+
+        assertThatThrownBy(() -> CapoInstance.builder(cluster.client(), certs).start())
+                .hasStackTraceContaining("cannot use webhook certificate")
+                .hasStackTraceContaining(certs.resolve("tls.key") + " does not belong to the certificate in "
+                        + certs.resolve("tls.crt"));
+    }
 }

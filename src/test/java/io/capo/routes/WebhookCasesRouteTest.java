@@ -63,7 +63,7 @@ class WebhookCasesRouteTest {
     /** A review of the deletion of a pod that exists (the webhook writes only what the cluster confirms). */
     static ObjectNode review(String namespace, String ip) throws Exception {
         String name = "pod-" + ip.replace('.', '-');
-        String uid = cluster.create(MockCluster.statefulPod(namespace, name, "node-1", ip)).getMetadata().getUid();
+        String uid = cluster.ensure(MockCluster.statefulPod(namespace, name, "node-1", ip)).getMetadata().getUid();
         // in both replicas' caches, so that confirming needs no GET (the allow replica's budget is 1 ns)
         for (CapoInstance capo : new CapoInstance[]{deny, allow}) {
             org.awaitility.Awaitility.await().until(() -> !"kafka".equals(namespace)

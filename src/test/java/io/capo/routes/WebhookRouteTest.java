@@ -8,6 +8,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.InputStream;
 import java.net.http.HttpResponse;
@@ -33,7 +35,9 @@ class WebhookRouteTest {
                 MockCluster.statefulPod("kafka", "kafka-0", "node-1", "10.244.1.17", "fd00:10:244:1::17"))
                 .editMetadata().withUid("4b1e3c2a-0000-4000-8000-000000000001").endMetadata().build());
         certificates = new TestCertificates("capo-test-ca");
-        capo = CapoInstance.builder(cluster.client(), certificates.writeServing(dir.resolve("certs"), "capo")).start();
+        // JMX on, as in production, so that Camel's MBeans are there for Jolokia
+        capo = CapoInstance.builder(cluster.client(), certificates.writeServing(dir.resolve("certs"), "capo"))
+                .property("camel.main.jmxEnabled", "true").start();
     }
 
     @AfterAll
@@ -90,6 +94,90 @@ class WebhookRouteTest {
         HttpResponse<String> ready = capo.get("/observe/health/ready");
         assertThat(ready.statusCode()).isEqualTo(200);
         assertThat(ready.body()).contains("capo-caches").doesNotContain("capo-leader-election");
+    }
+
+    @Test
+    void jolokiaShowsCamelButNotTheJvmsSecretsAndRefusesNotifications() throws Exception {
+        capo.postWebhook(fixture("evict-pod.json"), certificates.ca());
+        // what Hawtio's Camel plugin reads
+        assertThat(capo.get("/observe/jolokia/read/org.apache.camel:type=routes,*/ExchangesTotal").body())
+                .contains("\"status\":200", "admission-webhook", "ExchangesTotal");
+        assertThat(capo.get("/observe/jolokia/read/org.apache.camel:type=context,*").body())
+                .contains("\"status\":200", "CamelVersion");
+        assertThat(capo.get("/observe/jolokia/read/org.apache.camel:type=processors,*/ExchangesCompleted").body())
+                .contains("\"status\":200");
+        String context = "org.apache.camel:context=" + capo.identity() + ",type=context,name=\\\"" + capo.identity()
+                + "\\\"";
+        assertThat(postJolokia("{\"type\":\"exec\",\"mbean\":\"" + context + "\",\"operation\":\"dumpRoutesAsXml()\"}")
+                .body()).contains("\"status\":200", "admission-webhook");
+        assertThat(postJolokia("{\"type\":\"exec\",\"mbean\":\"" + context + "\",\"operation\":\"stop()\"}")
+                .body()).contains("\"status\":403");
+        assertThat(capo.get("/observe/jolokia/search/org.apache.camel:type=routes,*").body()).contains("\"status\":200");
+        assertThat(capo.get("/observe/jolokia/list/org.apache.camel").body()).contains("\"status\":200");
+        assertThat(capo.get("/observe/jolokia/version").body()).contains("\"status\":200");
+        assertThat(capo.get("/observe/jolokia/read/java.lang:type=Runtime/Uptime").body()).contains("\"status\":200");
+        assertThat(capo.get("/observe/jolokia/read/java.lang:type=Threading/ThreadCount").body())
+                .contains("\"status\":200");
+
+        // the JVM's system properties and arguments may hold secrets
+        for (String attribute : new String[]{"SystemProperties", "InputArguments", "ClassPath"}) {
+            assertThat(capo.get("/observe/jolokia/read/java.lang:type=Runtime/" + attribute).body()).as(attribute)
+                    .contains("\"status\":403").doesNotContain("java.version");
+        }
+        assertThat(capo.get("/observe/jolokia/read/java.lang:type=Runtime").body()).doesNotContain("java.version");
+        // nothing outside Camel and the JVM basics, no operation that changes anything
+        assertThat(capo.get("/observe/jolokia/read/JMImplementation:type=MBeanServerDelegate/MBeanServerId").body())
+                .contains("\"status\":403");
+
+        // notifications would let any caller register listeners: Jolokia's policy does not cover them
+        HttpResponse<String> register = capo.get("/observe/jolokia/notification/register");
+        assertThat(register.statusCode()).isEqualTo(403);
+        assertThat(register.body()).contains("\"status\":403", "notification");
+        assertThat(capo.get("/observe/jolokia/?p=/notification/register").statusCode()).isEqualTo(403);
+        for (String body : new String[]{"{\"type\":\"notification\",\"command\":\"register\"}",
+                "[{\"type\":\"version\"},{\"type\":\"NOTIFICATION\",\"command\":\"register\"}]"}) {
+            HttpResponse<String> posted = postJolokia(body);
+            assertThat(posted.statusCode()).as(body).isEqualTo(403);
+        }
+        assertThat(postJolokia("{\"type\":\"version\"}").body()).contains("\"status\":200");
+    }
+
+    static final java.net.http.HttpClient MANAGEMENT = java.net.http.HttpClient.newBuilder()
+            .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+
+    static HttpResponse<String> postJolokia(String body) throws Exception {
+        return MANAGEMENT.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                        "http://localhost:" + capo.managementPort() + "/observe/jolokia/"))
+                .timeout(java.time.Duration.ofSeconds(30))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({
+            "TLSv1.2, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, false",
+            "TLSv1.2, TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384, false",
+            "TLSv1.2, TLS_RSA_WITH_AES_128_GCM_SHA256, false",
+            "TLSv1.2, TLS_DHE_RSA_WITH_AES_128_GCM_SHA256, false",
+            "TLSv1.2, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, true",
+            "TLSv1.2, TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, true",
+            "TLSv1.3, TLS_AES_128_GCM_SHA256, true"})
+    void onlyForwardSecretAeadSuitesAreAccepted(String protocol, String suite, boolean accepted) throws Exception {
+        javax.net.ssl.SSLContext context = CapoInstance.trusting(certificates.ca());
+        // the JVM itself would offer and accept the suite: a refusal comes from Capo's restriction
+        assertThat(context.getDefaultSSLParameters().getCipherSuites()).contains(suite);
+        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) context.getSocketFactory()
+                .createSocket("localhost", capo.webhookPort())) {
+            socket.setSoTimeout(10_000);
+            socket.setEnabledProtocols(new String[]{protocol});
+            socket.setEnabledCipherSuites(new String[]{suite});
+            if (accepted) {
+                socket.startHandshake();
+                assertThat(socket.getSession().getCipherSuite()).isEqualTo(suite);
+            } else {
+                org.assertj.core.api.Assertions.assertThatThrownBy(socket::startHandshake)
+                        .isInstanceOf(javax.net.ssl.SSLHandshakeException.class);
+            }
+        }
     }
 
     @Test

@@ -83,6 +83,13 @@ public final class MockCluster implements AutoCloseable {
         return client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create();
     }
 
+    /** The pod of that name when it exists already (several reviews of one pod), else the pod created. */
+    public Pod ensure(Pod pod) {
+        Pod existing = client.pods().inNamespace(pod.getMetadata().getNamespace())
+                .withName(pod.getMetadata().getName()).get();
+        return existing != null ? existing : create(pod);
+    }
+
     @Override
     public void close() {
         client.close();

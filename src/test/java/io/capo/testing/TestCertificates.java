@@ -9,6 +9,7 @@ import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
@@ -56,28 +57,64 @@ public final class TestCertificates {
 
     /** Writes {@code tls.crt}, {@code tls.key} and {@code ca.crt} for localhost / 127.0.0.1 into the directory. */
     public Path writeServing(Path dir, String commonName) {
+        return write(dir, serving(commonName, "RSA", false, notAfter().toInstant()));
+    }
+
+    /** A serving certificate (PEM) and its private key (PEM). */
+    public record Serving(String certPem, String keyPem) {
+    }
+
+    /**
+     * A serving certificate for localhost / 127.0.0.1 with an {@code RSA} or {@code EC} key, written as PKCS#1 / SEC1
+     * ({@code RSA PRIVATE KEY}, {@code EC PRIVATE KEY}) or PKCS#8 ({@code PRIVATE KEY}), valid until {@code notAfter}.
+     */
+    public Serving serving(String commonName, String keyAlgorithm, boolean pkcs8, Instant notAfter) {
         try {
-            KeyPair keys = keyPair();
+            KeyPair keys = keyPair(keyAlgorithm);
+            Date start = notAfter.isBefore(Instant.now()) ? Date.from(notAfter.minus(Duration.ofDays(1))) : notBefore();
             JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
-                    new X500Name(ca.getSubjectX500Principal().getName()), serial(), notBefore(), notAfter(),
+                    new X500Name(ca.getSubjectX500Principal().getName()), serial(), start, Date.from(notAfter),
                     new X500Name("CN=" + commonName), keys.getPublic());
             builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[]{
                     new GeneralName(GeneralName.dNSName, "localhost"),
                     new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
             X509Certificate cert = sign(builder, caKeys);
-            Files.createDirectories(dir);
-            Files.writeString(dir.resolve("tls.crt"), pem(cert));
-            Files.writeString(dir.resolve("tls.key"), pem(keys.getPrivate()));
-            Files.writeString(dir.resolve("ca.crt"), pem(ca));
-            return dir;
+            String key = pkcs8 ? pem(new JcaPKCS8Generator(keys.getPrivate(), null))
+                    : "EC".equals(keyAlgorithm) ? sec1(keys) : pem(keys.getPrivate());
+            return new Serving(pem(cert), key);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
     }
 
+    /** Writes {@code tls.crt}, {@code tls.key} and {@code ca.crt} into the directory. */
+    public Path write(Path dir, Serving serving) {
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("tls.crt"), serving.certPem());
+            Files.writeString(dir.resolve("tls.key"), serving.keyPem());
+            Files.writeString(dir.resolve("ca.crt"), pem(ca));
+            return dir;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** SEC1 {@code EC PRIVATE KEY} with the named curve, as Go's x509.MarshalECPrivateKey (cert-manager) writes it. */
+    private static String sec1(KeyPair keys) throws IOException {
+        java.security.interfaces.ECPrivateKey key = (java.security.interfaces.ECPrivateKey) keys.getPrivate();
+        org.bouncycastle.asn1.sec.ECPrivateKey structure = new org.bouncycastle.asn1.sec.ECPrivateKey(256, key.getS(),
+                org.bouncycastle.asn1.sec.SECObjectIdentifiers.secp256r1);
+        return pem(new org.bouncycastle.util.io.pem.PemObject("EC PRIVATE KEY", structure.getEncoded()));
+    }
+
     private static KeyPair keyPair() throws Exception {
-        KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
-        generator.initialize(2048);
+        return keyPair("RSA");
+    }
+
+    private static KeyPair keyPair(String algorithm) throws Exception {
+        KeyPairGenerator generator = KeyPairGenerator.getInstance(algorithm);
+        generator.initialize("EC".equals(algorithm) ? 256 : 2048);
         return generator.generateKeyPair();
     }
 
