@@ -11,7 +11,7 @@ import java.util.TreeSet;
  * (a truncated write, a ConfigMap rendered from the wrong values) would fall back to its default, and defaults
  * such as {@code ipReserveMaxCount: 300} or {@code ipReserveTime: 40m} release parked addresses at once when the
  * running file held more or longer. Going back to a default stays possible, but only said explicitly: name the
- * key with no value ({@code ipReserveMaxCount:} or {@code ~}), write the default value, or restart Capo (a start
+ * key with a null value ({@code ipReserveMaxCount: ~}), write the default value, or restart Capo (a start
  * has no running file to compare with).
  */
 final class ConfigChangeGuard {
@@ -28,7 +28,7 @@ final class ConfigChangeGuard {
         }
         return Optional.of(new ConfigException(file + ": no longer names " + String.join(", ", dropped)
                 + ", set in the running config; refused so that they do not fall back to their defaults. To go "
-                + "back to a default, name the key without a value (e.g. " + dropped.iterator().next()
-                + ": ~) or give the default value", null, null, ConfigException.KEYS_DROPPED));
+                + "back to a default, set the key to null (e.g. " + dropped.iterator().next()
+                + ": ~) or to the default value", null, null, ConfigException.KEYS_DROPPED));
     }
 }

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import java.io.IOException;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -22,6 +21,7 @@ final class RouteChangeCheck {
 
     static final String WEBHOOK_ROUTE = "admission-webhook";
     static final String RELEASE_ROUTE = "release";
+    static final String WEBHOOK_FROM = "platform-http:" + RouteProbes.WEBHOOK_PATH;
     static final List<String> REQUIRED = List.of(WEBHOOK_ROUTE, "kubernetes-pod-events", "kubernetes-node-deleted",
             RELEASE_ROUTE);
 
@@ -53,15 +53,24 @@ final class RouteChangeCheck {
         return Optional.empty();
     }
 
-    /** After parsing: the ids of the routes the new files define must include every required one. */
-    static Optional<Refusal> required(Collection<String> routeIds) {
-        List<String> missing = REQUIRED.stream().filter(id -> !routeIds.contains(id)).toList();
-        if (missing.isEmpty()) {
-            return Optional.empty();
+    /**
+     * After parsing: the routes the new files define (id to {@code from} URI) must include every required one, and
+     * the webhook route must still listen on {@code platform-http:/pod-ip-reservation}.
+     */
+    static Optional<Refusal> required(Map<String, String> fromById) {
+        List<String> missing = REQUIRED.stream().filter(id -> !fromById.containsKey(id)).toList();
+        if (!missing.isEmpty()) {
+            return Optional.of(new Refusal(REQUIRED_ROUTE_MISSING, "the required route"
+                    + (missing.size() > 1 ? "s " : " ") + String.join(", ", missing)
+                    + (missing.size() > 1 ? " are" : " is") + " no longer defined (Capo needs "
+                    + String.join(", ", REQUIRED) + ")"));
         }
-        return Optional.of(new Refusal(REQUIRED_ROUTE_MISSING, "the required route" + (missing.size() > 1 ? "s " : " ")
-                + String.join(", ", missing) + (missing.size() > 1 ? " are" : " is") + " no longer defined (Capo "
-                + "needs " + String.join(", ", REQUIRED) + ")"));
+        String webhookFrom = fromById.get(WEBHOOK_ROUTE);
+        if (webhookFrom == null || !(webhookFrom.equals(WEBHOOK_FROM) || webhookFrom.startsWith(WEBHOOK_FROM + "?"))) {
+            return Optional.of(new Refusal(REQUIRED_ROUTE_MISSING, "route " + WEBHOOK_ROUTE + " no longer listens on "
+                    + WEBHOOK_FROM + " (from: " + webhookFrom + "), the path the API server calls"));
+        }
+        return Optional.empty();
     }
 
     /** True when no YAML document of the text holds anything: blank, comments only, {@code ---}, null, [] or {}. */

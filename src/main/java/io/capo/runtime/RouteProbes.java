@@ -25,12 +25,11 @@ final class RouteProbes {
         if (!started(context, RouteChangeCheck.WEBHOOK_ROUTE)) {
             return false;
         }
-        VertxPlatformHttpRouter router = VertxPlatformHttpRouter.lookup(context);
-        if (router == null) {
-            return false;
-        }
-        return router.getRoutes().stream().anyMatch(route -> WEBHOOK_PATH.equals(route.getPath())
-                && (route.methods() == null || route.methods().isEmpty() || route.methods().contains(HttpMethod.POST)));
+        // one router per HTTP server, named by its port; only the webhook server's holds this path
+        return context.getRegistry().findByType(VertxPlatformHttpRouter.class).stream()
+                .flatMap(router -> router.getRoutes().stream())
+                .anyMatch(route -> WEBHOOK_PATH.equals(route.getPath()) && (route.methods() == null
+                        || route.methods().isEmpty() || route.methods().contains(HttpMethod.POST)));
     }
 
     /** True when the release route exists and is started (on a follower its {@code master:} consumer idles). */

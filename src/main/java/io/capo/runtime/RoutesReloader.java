@@ -149,22 +149,26 @@ public final class RoutesReloader {
         return resources;
     }
 
-    /** Parses every file into route definitions without touching the running context; returns their route ids. */
-    private Set<String> validate(List<Resource> resources) throws Exception {
+    /**
+     * Parses every file into route definitions without touching the running context; returns the {@code from} URI
+     * of each route by id.
+     */
+    private Map<String, String> validate(List<Resource> resources) throws Exception {
         RoutesLoader loader = PluginHelper.getRoutesLoader(context);
-        Set<String> ids = new LinkedHashSet<>();
+        Map<String, String> fromById = new LinkedHashMap<>();
         for (Resource resource : resources) {
             try {
                 for (RoutesBuilder builder : loader.findRoutesBuilders(List.of(resource))) {
                     if (builder instanceof RouteBuilder routeBuilder) {
-                        routeBuilder.configureRoutes(context).getRoutes().forEach(route -> ids.add(route.getRouteId()));
+                        routeBuilder.configureRoutes(context).getRoutes().forEach(route -> fromById.put(
+                                route.getRouteId(), route.getInput() == null ? null : route.getInput().getEndpointUri()));
                     }
                 }
             } catch (Exception e) {
                 throw new IllegalArgumentException(resource.getLocation() + ": " + message(e), e);
             }
         }
-        return ids;
+        return fromById;
     }
 
     /**
