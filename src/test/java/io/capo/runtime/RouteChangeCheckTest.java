@@ -82,4 +82,10 @@ class RouteChangeCheckTest {
                             + "(from: " + from + "), the path the API server calls"));
         }
     }
+
+    @Test
+    void everyReasonIsPublishedFromTheStart() {
+        assertThat(io.capo.metrics.CapoMetrics.ROUTES_REFUSAL_REASONS).containsExactlyInAnyOrder(RouteChangeCheck.EMPTY,
+                RouteChangeCheck.REQUIRED_ROUTE_MISSING, RouteChangeCheck.INVALID, RouteChangeCheck.START_FAILED);
+    }
 }
