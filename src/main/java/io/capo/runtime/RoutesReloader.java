@@ -95,8 +95,11 @@ public final class RoutesReloader {
             try {
                 applyChanges(next, lastGood);
             } catch (Exception again) {
+                refused.incrementAndGet();
+                refusals.accept(RouteChangeCheck.START_FAILED);
                 LOG.error("routes from {} failed to start ({}), and restoring the previous routes failed: {}",
                         directory, message(e), message(again), again);
+                return false;
             }
             // counted once the previous routes run again
             refuse(RouteChangeCheck.START_FAILED, "route change in {} refused ({}), the new routes failed to start "

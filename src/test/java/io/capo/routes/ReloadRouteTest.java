@@ -111,6 +111,8 @@ class ReloadRouteTest {
         assertThat(capo.context().getRoutes().stream().map(Route::getRouteId).sorted().toList()).isEqualTo(before);
         assertThat(capo.context().getRouteController().getRouteStatus("release").isStarted()).isTrue();
         assertThat(capo.postWebhook("{}", certificates.ca()).statusCode()).isEqualTo(400);
+        assertThat(routesRefused(capo, "invalid")).isEqualTo(2);
+        assertThat(routesRefused(capo, "start-failed")).isEqualTo(1);
     }
 
     static double metric(CapoInstance capo, String name, String labels) throws Exception {
