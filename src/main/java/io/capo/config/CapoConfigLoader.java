@@ -50,6 +50,8 @@ public final class CapoConfigLoader {
             "failureMode", "webhookBudget", "staleGrace", "calicoApiVersion", "reservationObjects",
             "reservationObjectName");
     private static final Set<String> KNOWN_PATHS = known();
+    /** The keys that hold a setting: every known path except sections, apiVersion and kind. */
+    private static final Set<String> SETTINGS_KEYS = settingsKeys();
     private static final Set<String> EXPRESSION_KEYS = Set.of("key", "operator", "values");
     private static final Set<String> WILDCARD_HOSTS = Set.of("", "0.0.0.0", "::", "[::]");
 
@@ -60,18 +62,35 @@ public final class CapoConfigLoader {
         return parse(yaml, overrides, DEFAULT_SOURCE);
     }
 
+    /**
+     * Loads a config file. Unlike {@link #parse}, a file without a single key (empty, blank, only comments, an empty
+     * or {@code null} document, {@code {}}) is refused: it is what a truncated write or an empty ConfigMap key
+     * leaves, and running on the defaults it would mean could release parked addresses early.
+     */
     public LoadedConfig load(Path file, Map<String, String> overrides) {
         String text;
         try {
             text = Files.readString(file);
         } catch (IOException e) {
-            throw new ConfigException(file + ": cannot be read: " + e, e);
+            throw new ConfigException(file + ": cannot be read: " + e, null, e, ConfigException.UNREADABLE);
         }
-        return parse(text, overrides, file.getFileName().toString());
+        return parse(text, overrides, file.getFileName().toString(), file.toString());
     }
 
     private LoadedConfig parse(String yaml, Map<String, String> overrides, String source) {
-        JsonNode root = readTree(yaml == null ? "" : yaml, source);
+        return parse(yaml, overrides, source, null);
+    }
+
+    /** @param requiredFile when not null, the file's path: a file without any key is refused */
+    private LoadedConfig parse(String yaml, Map<String, String> overrides, String source, String requiredFile) {
+        String text = yaml == null ? "" : yaml;
+        // blank first: a tab alone is not even valid YAML
+        JsonNode root = requiredFile != null && text.isBlank() ? mapper.createObjectNode() : readTree(text, source);
+        if (requiredFile != null && root.isEmpty()) {
+            throw new ConfigException(requiredFile + ": has no settings (empty, only comments, or an empty "
+                    + "document); refused instead of running on the defaults. A file meant to hold the defaults "
+                    + "names at least apiVersion and kind", null, null, ConfigException.EMPTY);
+        }
         Map<String, String> given = new LinkedHashMap<>();
         if (overrides != null) {
             overrides.forEach((key, value) -> {
@@ -123,6 +142,14 @@ public final class CapoConfigLoader {
         paths.add("kind");
         paths.add(MATCH_EXPRESSIONS);
         return Set.copyOf(paths);
+    }
+
+    private static Set<String> settingsKeys() {
+        Set<String> keys = new TreeSet<>(KNOWN_PATHS);
+        keys.removeAll(SECTIONS);
+        keys.remove("apiVersion");
+        keys.remove("kind");
+        return Set.copyOf(keys);
     }
 
     private static String kind(JsonNode node) {
@@ -203,7 +230,23 @@ public final class CapoConfigLoader {
                     && settings.matchExpressions().isEmpty()) {
                 warnings.add(source + ": labelSelector: empty with selectorMode anyOf, so no pod is selected");
             }
-            return new LoadedConfig(settings, warnings);
+            return new LoadedConfig(settings, warnings, keysIn(root, true), keysIn(root, false));
+        }
+
+        /** The settings keys the file names ({@code withValue}: and gives a value other than null). */
+        private static Set<String> keysIn(JsonNode root, boolean withValue) {
+            Set<String> keys = new TreeSet<>();
+            for (String path : SETTINGS_KEYS) {
+                JsonNode node = root;
+                String[] parts = path.split("\\.");
+                for (int i = 0; node != null && i < parts.length; i++) {
+                    node = node.isObject() ? node.get(parts[i]) : null;
+                }
+                if (node != null && !(withValue && node.isNull())) {
+                    keys.add(path);
+                }
+            }
+            return keys;
         }
 
         /** Warns about unknown keys and insists that sections are mappings. */

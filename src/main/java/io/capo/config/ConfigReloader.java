@@ -9,9 +9,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reloads the config file when its content changes and swaps the settings in the {@link SettingsHolder}; an
- * invalid file is refused and the last good settings stay. The file must be mounted as a whole ConfigMap volume:
- * a subPath mount never sees updates.
+ * Reloads the config file when its content changes and swaps the settings in the {@link SettingsHolder}. A file
+ * that is invalid, unreadable, without any key, or that drops a key the running file set
+ * ({@link ConfigChangeGuard}) is refused with one WARN line and counted; the last good settings stay. The file
+ * must be mounted as a whole ConfigMap volume: a subPath mount never sees updates.
  */
 public final class ConfigReloader implements AutoCloseable {
 
@@ -22,16 +23,21 @@ public final class ConfigReloader implements AutoCloseable {
     private final CapoConfigLoader loader;
     private final SettingsHolder holder;
     private final FileWatcher watcher;
+    private final ConfigMetrics metrics;
     private final AtomicReference<Registration> registration = new AtomicReference<>();
     private final AtomicReference<String> lastError = new AtomicReference<>();
+    private LoadedConfig lastGood;
 
+    /** @param running what the file held when the settings in {@code holder} were loaded from it */
     public ConfigReloader(Path configFile, Map<String, String> overrides, CapoConfigLoader loader,
-                          SettingsHolder holder, FileWatcher watcher) {
+                          SettingsHolder holder, LoadedConfig running, FileWatcher watcher, ConfigMetrics metrics) {
         this.configFile = Objects.requireNonNull(configFile, "configFile");
         this.overrides = Map.copyOf(Objects.requireNonNull(overrides, "overrides"));
         this.loader = Objects.requireNonNull(loader, "loader");
         this.holder = Objects.requireNonNull(holder, "holder");
+        this.lastGood = Objects.requireNonNull(running, "running");
         this.watcher = Objects.requireNonNull(watcher, "watcher");
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
     }
 
     /** Registers the watch; the {@link FileWatcher} itself is started by its owner. */
@@ -44,15 +50,21 @@ public final class ConfigReloader implements AutoCloseable {
     }
 
     /** Loads the file now; true when it was valid and is now current. */
-    public boolean reload() {
+    public synchronized boolean reload() {
         LoadedConfig loaded;
         try {
             loaded = loader.load(configFile, overrides);
+            ConfigChangeGuard.check(lastGood, loaded, configFile.getFileName().toString()).ifPresent(refusal -> {
+                throw refusal;
+            });
         } catch (ConfigException e) {
             lastError.set(e.getMessage());
-            LOG.error("config change refused, keeping the last good config: {}", e.getMessage());
+            metrics.configReloadRefused(e.reason());
+            LOG.warn("config change in {} refused ({}), keeping the last good config: {}", configFile, e.reason(),
+                    e.getMessage());
             return false;
         }
+        lastGood = loaded;
         lastError.set(null);
         loaded.warnings().forEach(warning -> LOG.warn("config: {}", warning));
         holder.replace(loaded.settings());

@@ -1,5 +1,7 @@
 package io.capo.metrics;
 
+import io.capo.config.ConfigException;
+import io.capo.config.ConfigMetrics;
 import io.capo.events.BackstopMetrics;
 import io.capo.kubernetes.StoreMetrics;
 import io.capo.release.ReleaseMetrics;
@@ -11,6 +13,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -21,7 +24,8 @@ import java.util.function.IntSupplier;
  * Prometheus registry appends {@code _total} to counters, so the Go Capo's counter
  * {@code ip_reserve_evictions_count} is published as a gauge holding the running total to keep its name.
  */
-public final class CapoMetrics implements WebhookMetrics, StoreMetrics, BackstopMetrics, ReleaseMetrics {
+public final class CapoMetrics implements WebhookMetrics, StoreMetrics, BackstopMetrics, ReleaseMetrics,
+        ConfigMetrics {
 
     public static final String IP_RESERVE_COUNT = "ip_reserve_count";
     public static final String IP_RESERVE_COUNT_MAX = "ip_reserve_count_max";
@@ -43,6 +47,13 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public static final String CERTIFICATE_RELOAD_REFUSED = "capo_webhook_certificate_reload_refused";
     public static final String WEBHOOK_CONNECTIONS = "capo_webhook_connections";
     public static final String WEBHOOK_CONNECTIONS_CLOSED = "capo_webhook_connections_closed";
+    public static final String CONFIG_RELOAD_REFUSED = "capo_config_reload_refused";
+    public static final String ROUTES_RELOAD_REFUSED = "capo_routes_reload_refused";
+    /** Reasons a routes directory change is refused, published at 0 from the start so that increase() works. */
+    public static final List<String> ROUTES_REFUSAL_REASONS = List.of("empty", "required-route-missing",
+            "invalid", "start-failed");
+    private static final List<String> CONFIG_REFUSAL_REASONS = List.of(ConfigException.EMPTY,
+            ConfigException.KEYS_DROPPED, ConfigException.INVALID, ConfigException.UNREADABLE);
 
     private final MeterRegistry registry;
     private final AtomicLong evictions = new AtomicLong();
@@ -65,6 +76,8 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
         Timer.builder(WEBHOOK_DURATION).description("Time to answer an admission review")
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
                 .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+        CONFIG_REFUSAL_REASONS.forEach(this::configRefused);
+        ROUTES_REFUSAL_REASONS.forEach(this::routesRefused);
     }
 
     /** The informer caches' size: namespaces whose pods are watched, and pods cached. */
@@ -143,6 +156,26 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public void conflict(String object) {
         Counter.builder(CONFLICTS).description("resourceVersion conflicts when writing IPReservation objects")
                 .tag("object", object).register(registry).increment();
+    }
+
+    @Override
+    public void configReloadRefused(String reason) {
+        configRefused(reason).increment();
+    }
+
+    /** A routes directory change was refused; the previous routes keep running. */
+    public void routesReloadRefused(String reason) {
+        routesRefused(reason).increment();
+    }
+
+    private Counter configRefused(String reason) {
+        return Counter.builder(CONFIG_RELOAD_REFUSED).description("Config file changes refused (the last good "
+                + "config stays in force), by reason").tag("reason", reason).register(registry);
+    }
+
+    private Counter routesRefused(String reason) {
+        return Counter.builder(ROUTES_RELOAD_REFUSED).description("Routes directory changes refused (the "
+                + "previous routes keep running), by reason").tag("reason", reason).register(registry);
     }
 
     @Override

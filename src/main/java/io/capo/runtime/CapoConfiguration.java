@@ -159,14 +159,17 @@ public final class CapoConfiguration implements CamelConfiguration {
         Warmup warmup = new Warmup(client);
         HealthCheckRegistry health = HealthCheckRegistry.get(context);
         health.register(CapoHealthChecks.readiness(cluster::synced, store::synced, warmup::done));
+        health.register(CapoHealthChecks.webhookServed(() -> RouteProbes.webhookServed(context)));
+        health.register(CapoHealthChecks.releaseRoute(leader::isLeader, () -> context.getStatus().isStarted(),
+                () -> RouteProbes.releaseRouteStarted(context)));
         health.register(CapoHealthChecks.electionLoop(leader::lastLoopActivity,
                 s.leaderElection().leaseDuration().multipliedBy(4), clock));
 
         FileWatcher watcher = new FileWatcher(2_000);
         CapoRuntime runtime = new CapoRuntime(client, suppliedClient == null, store, cluster, watcher, warmup, tls,
-                options.routesDir().orElse(null), closeables, selection::get);
+                options.routesDir().orElse(null), closeables, selection::get, metrics::routesReloadRefused);
         options.configFile().ifPresent(file -> closeables.add(
-                startConfigReload(file, options.overrides(), loader, settings, watcher)));
+                startConfigReload(file, options.overrides(), loader, settings, loaded, watcher, metrics)));
         settings.onChange(next -> {
             selection.set(selectionPolicy(next));
             cluster.optInChanged();
@@ -208,8 +211,9 @@ public final class CapoConfiguration implements CamelConfiguration {
     }
 
     private static ConfigReloader startConfigReload(Path file, Map<String, String> overrides, CapoConfigLoader loader,
-                                                    SettingsHolder settings, FileWatcher watcher) {
-        ConfigReloader reloader = new ConfigReloader(file, overrides, loader, settings, watcher);
+                                                    SettingsHolder settings, LoadedConfig loaded, FileWatcher watcher,
+                                                    CapoMetrics metrics) {
+        ConfigReloader reloader = new ConfigReloader(file, overrides, loader, settings, loaded, watcher, metrics);
         reloader.start();
         return reloader;
     }

@@ -40,6 +40,64 @@ final class CapoHealthChecks {
     }
 
     /**
+     * Ready while the webhook is served: {@code POST /pod-ip-reservation} is routed to a started
+     * {@code admission-webhook} route. Without it the API server gets 404 and, with {@code failurePolicy: Fail},
+     * refuses deletions: a replica that does not serve it must get no traffic.
+     */
+    static AbstractHealthCheck webhookServed(BooleanSupplier served) {
+        return new AbstractHealthCheck("capo", "capo-webhook") {
+            @Override
+            public boolean isLiveness() {
+                return false;
+            }
+
+            @Override
+            protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+                if (served.getAsBoolean()) {
+                    builder.up();
+                } else {
+                    builder.message("the webhook POST " + RouteProbes.WEBHOOK_PATH + " is not served (route "
+                            + RouteChangeCheck.WEBHOOK_ROUTE + " missing or stopped)");
+                    builder.down();
+                }
+            }
+        };
+    }
+
+    /**
+     * On the leader, live only while the release route exists and runs: a leader without it would hold the Lease
+     * and release nothing, ever. A follower is always live by this check; readiness never depends on leadership.
+     * {@code contextStarted} keeps the check quiet while routes are still being started.
+     */
+    static AbstractHealthCheck releaseRoute(BooleanSupplier leader, BooleanSupplier contextStarted,
+                                            BooleanSupplier releaseRouteStarted) {
+        return new AbstractHealthCheck("capo", "capo-release-route") {
+            @Override
+            public boolean isReadiness() {
+                return false;
+            }
+
+            @Override
+            public boolean isLiveness() {
+                return true;
+            }
+
+            @Override
+            protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+                boolean leading = leader.getAsBoolean();
+                builder.detail("leader", leading);
+                if (!leading || !contextStarted.getAsBoolean() || releaseRouteStarted.getAsBoolean()) {
+                    builder.up();
+                } else {
+                    builder.message("this replica leads but route " + RouteChangeCheck.RELEASE_ROUTE
+                            + " is missing or stopped: nothing is released");
+                    builder.down();
+                }
+            }
+        };
+    }
+
+    /**
      * Live while the leader-election loop makes progress. Never tied to being leader: a leader that failed
      * its probes would lose leadership only to be restarted.
      */

@@ -17,6 +17,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -40,13 +41,14 @@ final class CapoRuntime extends ServiceSupport implements CamelContextAware {
     private final Path routesDir;
     private final List<AutoCloseable> closeables;
     private final Supplier<SelectionPolicy> selection;
+    private final Consumer<String> routesRefused;
     private CamelContext context;
     private ProducerTemplate producer;
     private RoutesReloader routesReloader;
 
     CapoRuntime(KubernetesClient client, boolean ownsClient, CalicoReservationStore store, ClusterCache cluster,
                 FileWatcher watcher, Warmup warmup, WebhookTls tls, Path routesDir, List<AutoCloseable> closeables,
-                Supplier<SelectionPolicy> selection) {
+                Supplier<SelectionPolicy> selection, Consumer<String> routesRefused) {
         this.client = client;
         this.ownsClient = ownsClient;
         this.store = store;
@@ -57,6 +59,7 @@ final class CapoRuntime extends ServiceSupport implements CamelContextAware {
         this.routesDir = routesDir;
         this.closeables = closeables;
         this.selection = selection;
+        this.routesRefused = routesRefused;
     }
 
     @Override
@@ -81,7 +84,7 @@ final class CapoRuntime extends ServiceSupport implements CamelContextAware {
         cluster.onNodeDeleted(node -> producer.sendBody(NODE_DELETED, node));
         store.start();
         cluster.start();
-        routesReloader = new RoutesReloader(context, routesDir);
+        routesReloader = new RoutesReloader(context, routesDir, routesRefused);
         context.getRegistry().bind("routesReloader", routesReloader);
         if (routesDir != null) {
             routesReloader.init();
@@ -113,6 +116,15 @@ final class CapoRuntime extends ServiceSupport implements CamelContextAware {
                 throw new IllegalStateException("HTTP server on port " + server.getConfigurationPort()
                         + " did not start (port taken?)");
             }
+        }
+    }
+
+    /** Capo must not run without one of its required routes (e.g. a routes directory mounted without a file). */
+    static void verifyRequiredRoutes(CamelContext context) {
+        List<String> missing = RouteProbes.missingRequired(context);
+        if (!missing.isEmpty()) {
+            throw new IllegalStateException("required route(s) " + String.join(", ", missing) + " not defined by "
+                    + "the route files (Capo needs " + String.join(", ", RouteChangeCheck.REQUIRED) + ")");
         }
     }
 

@@ -17,18 +17,22 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
  * Applies the route files of a directory to the running context. Camel's own reload does not notice a
  * ConfigMap update (the kubelet swaps the {@code ..data} symlink), and a broken file must never cost the
  * routes that run: every file is parsed first, and a set that fails to start is rolled back to the last
- * good one. Only the routes of files that changed are re-created: re-creating the webhook route for a change
- * of the release route would answer the API server's calls with 404 for a moment, and with
- * {@code failurePolicy: Fail} that refuses deletions.
+ * good one. A set that {@link RouteChangeCheck} refuses (no files, an emptied file, a required route gone) is
+ * refused the same way. Each refusal is one WARN line and one count. Only the routes of files that changed are
+ * re-created: re-creating the webhook route for a change of the release route would answer the API server's calls
+ * with 404 for a moment, and with {@code failurePolicy: Fail} that refuses deletions.
  */
 public final class RoutesReloader {
 
@@ -37,13 +41,18 @@ public final class RoutesReloader {
 
     private final CamelContext context;
     private final Path directory;
+    private final Consumer<String> refusals;
     private List<Resource> lastGood;
     private final java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
 
-    /** @param directory the route directory, or null for the routes bundled in the jar (refresh only) */
-    public RoutesReloader(CamelContext context, Path directory) {
+    /**
+     * @param directory the route directory, or null for the routes bundled in the jar (refresh only)
+     * @param refusals  told the reason of each refused change
+     */
+    public RoutesReloader(CamelContext context, Path directory, Consumer<String> refusals) {
         this.context = context;
         this.directory = directory;
+        this.refusals = refusals;
     }
 
     /** How many route changes were refused since start. */
@@ -59,12 +68,22 @@ public final class RoutesReloader {
     /** Reloads the directory; returns false when the change was refused. */
     public synchronized boolean reload() {
         List<Resource> next;
+        Optional<RouteChangeCheck.Refusal> refusal;
         try {
             next = read();
-            validate(next);
+            Map<String, String> contents = new LinkedHashMap<>();
+            next.forEach(resource -> contents.put(resource.getLocation(), content(resource)));
+            refusal = RouteChangeCheck.content(directory.toString(), contents);
+            if (refusal.isEmpty()) {
+                refusal = RouteChangeCheck.required(validate(next));
+            }
         } catch (Exception e) {
-            refused.incrementAndGet();
-            LOG.error("route change in {} refused, the current routes keep running: {}", directory, message(e));
+            next = null;
+            refusal = Optional.of(new RouteChangeCheck.Refusal(RouteChangeCheck.INVALID, message(e)));
+        }
+        if (refusal.isPresent()) {
+            refuse(refusal.get().reason(), "route change in {} refused ({}), the current routes keep running: {}",
+                    refusal.get().message());
             return false;
         }
         try {
@@ -73,16 +92,26 @@ public final class RoutesReloader {
             LOG.info("routes reloaded from {}: {}", directory, context.getRoutes().stream().map(Route::getRouteId).toList());
             return true;
         } catch (Exception e) {
-            LOG.error("routes from {} failed to start, restoring the previous routes: {}", directory, message(e));
             try {
                 applyChanges(next, lastGood);
             } catch (Exception again) {
-                LOG.error("restoring the previous routes failed: {}", message(again), again);
+                refused.incrementAndGet();
+                refusals.accept(RouteChangeCheck.START_FAILED);
+                LOG.error("routes from {} failed to start ({}), and restoring the previous routes failed: {}",
+                        directory, message(e), message(again), again);
+                return false;
             }
             // counted once the previous routes run again
-            refused.incrementAndGet();
+            refuse(RouteChangeCheck.START_FAILED, "route change in {} refused ({}), the new routes failed to start "
+                    + "and the previous routes run again: {}", message(e));
             return false;
         }
+    }
+
+    private void refuse(String reason, String format, String why) {
+        refused.incrementAndGet();
+        refusals.accept(reason);
+        LOG.warn(format, directory, reason, why);
     }
 
     /**
@@ -123,20 +152,26 @@ public final class RoutesReloader {
         return resources;
     }
 
-    /** Parses every file into route definitions without touching the running context. */
-    private void validate(List<Resource> resources) throws Exception {
+    /**
+     * Parses every file into route definitions without touching the running context; returns the {@code from} URI
+     * of each route by id.
+     */
+    private Map<String, String> validate(List<Resource> resources) throws Exception {
         RoutesLoader loader = PluginHelper.getRoutesLoader(context);
+        Map<String, String> fromById = new LinkedHashMap<>();
         for (Resource resource : resources) {
             try {
                 for (RoutesBuilder builder : loader.findRoutesBuilders(List.of(resource))) {
                     if (builder instanceof RouteBuilder routeBuilder) {
-                        routeBuilder.configureRoutes(context);
+                        routeBuilder.configureRoutes(context).getRoutes().forEach(route -> fromById.put(
+                                route.getRouteId(), route.getInput() == null ? null : route.getInput().getEndpointUri()));
                     }
                 }
             } catch (Exception e) {
                 throw new IllegalArgumentException(resource.getLocation() + ": " + message(e), e);
             }
         }
+        return fromById;
     }
 
     /**

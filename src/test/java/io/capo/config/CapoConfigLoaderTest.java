@@ -261,6 +261,38 @@ class CapoConfigLoaderTest {
                 .hasMessageContaining("missing.yaml: cannot be read");
     }
 
+    @ParameterizedTest(name = "[{index}] {0}")
+    @ValueSource(strings = {"", "  \n   \n", "# capo_config.yaml\n# nothing else\n", "---\n", "--- # empty\n...\n",
+            "null\n", "~\n", "{}\n", "--- {}\n"})
+    void aFileWithoutAnyKeyIsRefusedInsteadOfRunningOnDefaults(String content, @TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("capo_config.yaml"), content);
+        assertThatThrownBy(() -> loader.load(file, Map.of()))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.reason()).isEqualTo("empty"))
+                .hasMessageStartingWith(file + ": has no settings");
+        // without a file, or from a string, nothing changes: every key takes its default
+        assertThat(loader.parse(content, Map.of()).settings()).isEqualTo(CapoSettings.defaults());
+    }
+
+    @Test
+    void aFileNamingOnlyApiVersionAndKindHoldsTheDefaults(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("capo_config.yaml"),
+                "apiVersion: config.capo.io/v1\nkind: CapoConfig\n");
+        LoadedConfig loaded = loader.load(file, Map.of());
+        assertThat(loaded.settings()).isEqualTo(CapoSettings.defaults());
+        assertThat(loaded.setKeys()).isEmpty();
+    }
+
+    @Test
+    void theKeysTheFileSetsAndNamesAreReported() {
+        LoadedConfig loaded = loader.parse(GO_CAPO_FILE + "failureMode: ~\nwebhookBudget: null\nsurplus: 1\n", Map.of());
+        assertThat(loaded.setKeys()).containsExactlyInAnyOrder("health.healthProbeBindAddress",
+                "metrics.bindAddress", "webhook.port", "leaderElection.leaderElect", "leaderElection.resourceName",
+                "leaderElection.resourceNamespace", "ipReserveMaxCount", "ipReserveTime", "ipReleasePeriod",
+                "labelSelector.matchExpressions");
+        assertThat(loaded.namedKeys()).containsAll(loaded.setKeys()).contains("failureMode", "webhookBudget")
+                .doesNotContain("surplus", "apiVersion", "kind", "labelSelector", "labelSelector.matchLabels");
+    }
+
     @Test
     void bindAddressHostIsIgnoredWithAWarning() {
         LoadedConfig loaded = loader.parse("metrics: {bindAddress: \"127.0.0.1:8081\"}", Map.of());

@@ -25,7 +25,7 @@ import static org.awaitility.Awaitility.await;
 /**
  * The packaged jar as the image runs it ({@code java -jar capo.jar}), as its own process against the real API
  * server: it takes its ports from capo_config.yaml, its routes from the mounted directory, and refuses to start
- * on a taken port.
+ * on a taken port, an empty config file, or route files without a required route.
  */
 class ApplicationJarIT {
 
@@ -146,6 +146,26 @@ class ApplicationJarIT {
         assertThat(taken.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(taken.exitValue()).isEqualTo(1);
         assertThat(Files.readString(second)).contains("port " + webhookPort + " is already in use");
+
+        // an emptied config file: refused at start instead of running on the defaults
+        Path empty = Files.writeString(dir.resolve("empty_config.yaml"), "# truncated\n");
+        Path third = dir.resolve("third.log");
+        Process emptyConfig = startJar(empty, routes, third);
+        assertThat(emptyConfig.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(emptyConfig.exitValue()).isEqualTo(2);
+        assertThat(Files.readString(third)).contains("capo: invalid configuration: " + empty + ": has no settings");
+
+        // route files without the release route: Capo does not run without it
+        Path partial = Files.createDirectories(dir.resolve("partial-routes"));
+        Files.copy(routes.resolve("admission-webhook.camel.yaml"), partial.resolve("admission-webhook.camel.yaml"));
+        Files.copy(routes.resolve("kubernetes-events.camel.yaml"), partial.resolve("kubernetes-events.camel.yaml"));
+        Path otherPorts = Files.writeString(dir.resolve("other_config.yaml"), Files.readString(config)
+                .replace(":" + managementPort, ":" + freePort()).replace("port: " + webhookPort, "port: " + freePort()));
+        Path fourth = dir.resolve("fourth.log");
+        Process withoutRelease = startJar(otherPorts, partial, fourth);
+        assertThat(withoutRelease.waitFor(90, TimeUnit.SECONDS)).isTrue();
+        assertThat(withoutRelease.exitValue()).isEqualTo(3);
+        assertThat(Files.readString(fourth)).contains("Capo cannot serve: required route(s) release not defined");
     }
 
     /** The Go Capo's manager command line: the config file and the ports come from flags, logs are plain text. */

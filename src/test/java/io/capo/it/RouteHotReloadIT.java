@@ -212,10 +212,36 @@ class RouteHotReloadIT {
         publish(bundledWith("release.camel.yaml", broken));
 
         await().atMost(WAIT).until(() -> reloaderLog.stream().skip(logged)
-                .anyMatch(l -> l.startsWith("ERROR route change in")));
+                .anyMatch(l -> l.startsWith("WARN route change in")));
         assertThat(routeIds()).isEqualTo(ids);
         // still the 1s TTL of the last good release route, and the webhook still parks
         String cidr = park("broken-0");
+        await().atMost(WAIT).until(() -> !env.reservations().has(cidr));
+    }
+
+    @Test
+    @Order(3)
+    void removingTheWebhookFileOrEmptyingEveryFileIsRefusedAndTheWebhookKeepsAnswering() throws Exception {
+        List<String> ids = routeIds();
+        int logged = reloaderLog.size();
+        Map<String, String> withoutWebhook = bundledWith("release.camel.yaml", releaseRouteWithTtl("1s"));
+        withoutWebhook.remove("admission-webhook.camel.yaml");
+
+        publish(withoutWebhook);
+        await().atMost(WAIT).until(() -> metric(capo, "capo_routes_reload_refused_total",
+                "reason=\"required-route-missing\"") == 1);
+        Map<String, String> emptied = new java.util.LinkedHashMap<>();
+        FILES.forEach(name -> emptied.put(name, ""));
+        publish(emptied);
+        await().atMost(WAIT).until(() -> metric(capo, "capo_routes_reload_refused_total",
+                "reason=\"empty\"") == 1);
+
+        assertThat(reloaderLog.stream().skip(logged).toList()).hasSize(2)
+                .allMatch(l -> l.startsWith("WARN route change in " + routes + " refused ("));
+        assertThat(routeIds()).isEqualTo(ids);
+        assertThat(capo.get("/observe/health/ready").statusCode()).isEqualTo(200);
+        // the API server still reaches the webhook: the deletion is reviewed and the address parked
+        String cidr = park("refused-0");
         await().atMost(WAIT).until(() -> !env.reservations().has(cidr));
     }
 }

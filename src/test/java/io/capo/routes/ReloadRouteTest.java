@@ -8,6 +8,7 @@ import io.capo.testing.ConfigMapVolume;
 import io.capo.testing.MockCluster;
 import io.capo.testing.TestCertificates;
 import org.apache.camel.Route;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,6 +111,140 @@ class ReloadRouteTest {
         assertThat(capo.context().getRoutes().stream().map(Route::getRouteId).sorted().toList()).isEqualTo(before);
         assertThat(capo.context().getRouteController().getRouteStatus("release").isStarted()).isTrue();
         assertThat(capo.postWebhook("{}", certificates.ca()).statusCode()).isEqualTo(400);
+        assertThat(routesRefused(capo, "invalid")).isEqualTo(2);
+        assertThat(routesRefused(capo, "start-failed")).isEqualTo(1);
+    }
+
+    static double metric(CapoInstance capo, String name, String labels) throws Exception {
+        return capo.get("/observe/metrics").body().lines().filter(l -> l.startsWith(name + "{" + labels + "}"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    static double routesRefused(CapoInstance capo, String reason) throws Exception {
+        return metric(capo, "capo_routes_reload_refused_total", "reason=\"" + reason + "\"");
+    }
+
+    @Test
+    void aRouteSetWithoutARequiredRouteOrWithEmptiedFilesIsRefusedAndTheWebhookKeepsServing() throws Exception {
+        Map<String, String> routes = bundledRoutes();
+        ConfigMapVolume volume = new ConfigMapVolume(dir.resolve("routes"), routes);
+        capo = CapoInstance.builder(cluster.client(), certificates.writeServing(dir.resolve("certs"), "capo"))
+                .routesDir(volume.dir()).start();
+        List<String> before = capo.context().getRoutes().stream().map(Route::getRouteId).sorted().toList();
+        RoutesReloader reloader = capo.bean("routesReloader", RoutesReloader.class);
+        assertThat(routesRefused(capo, "required-route-missing")).isZero();
+
+        // the webhook's file deleted from the ConfigMap
+        Map<String, String> withoutWebhook = new LinkedHashMap<>(routes);
+        withoutWebhook.remove("admission-webhook.camel.yaml");
+        volume.update(withoutWebhook);
+        await().atMost(Duration.ofSeconds(20)).until(() -> reloader.refusedChanges() == 1);
+        assertThat(routesRefused(capo, "required-route-missing")).isEqualTo(1);
+
+        // every file emptied (a truncated write, empty ConfigMap keys)
+        Map<String, String> emptied = new LinkedHashMap<>();
+        routes.keySet().forEach(name -> emptied.put(name, ""));
+        volume.update(emptied);
+        await().atMost(Duration.ofSeconds(20)).until(() -> reloader.refusedChanges() == 2);
+        // the release route's id kept, its file replaced by one without content next to a valid one
+        Map<String, String> oneEmptied = new LinkedHashMap<>(routes);
+        oneEmptied.put("release.camel.yaml", "# truncated\n");
+        volume.update(oneEmptied);
+        await().atMost(Duration.ofSeconds(20)).until(() -> reloader.refusedChanges() == 3);
+        // no route file at all
+        volume.update(Map.of());
+        await().atMost(Duration.ofSeconds(20)).until(() -> reloader.refusedChanges() == 4);
+        assertThat(routesRefused(capo, "empty")).isEqualTo(3);
+        // the webhook route kept by id, but on another path: the API server would get 404 as well
+        Map<String, String> moved = new LinkedHashMap<>(routes);
+        moved.put("admission-webhook.camel.yaml", routes.get("admission-webhook.camel.yaml")
+                .replace("platform-http:/pod-ip-reservation", "platform-http:/pod-ip-reservation-v2"));
+        assertThat(moved).isNotEqualTo(routes);
+        volume.update(moved);
+        await().atMost(Duration.ofSeconds(20)).until(() -> reloader.refusedChanges() == 5);
+        assertThat(routesRefused(capo, "required-route-missing")).isEqualTo(2);
+
+        assertThat(capo.context().getRoutes().stream().map(Route::getRouteId).sorted().toList()).isEqualTo(before);
+        assertThat(capo.postWebhook("{}", certificates.ca()).statusCode()).isEqualTo(400);
+        assertThat(capo.get("/observe/health/ready").statusCode()).isEqualTo(200);
+
+        // the bundled files back: a valid change again
+        volume.update(routes);
+        await().atMost(Duration.ofSeconds(20)).until(() -> capo.get("/observe/metrics").body()
+                .contains("capo_routes_reload_refused_total{reason=\"empty\"} 3.0"));
+        assertThat(reloader.refusedChanges()).isEqualTo(5);
+    }
+
+    @Test
+    void readinessFollowsTheWebhookPathAndLivenessTheLeadersReleaseRoute() throws Exception {
+        capo = CapoInstance.builder(cluster.client(), certificates.writeServing(dir.resolve("certs"), "capo")).start();
+        assertThat(capo.get("/observe/health/ready").statusCode()).isEqualTo(200);
+
+        capo.context().getRouteController().stopRoute("admission-webhook");
+        await().atMost(Duration.ofSeconds(10)).until(() -> capo.get("/observe/health/ready").statusCode() == 503);
+        assertThat(capo.get("/observe/health/ready").body()).contains("capo-webhook");
+        assertThat(capo.postWebhook("{}", certificates.ca()).statusCode()).isEqualTo(404);
+        assertThat(capo.get("/observe/health/live").statusCode()).as("liveness does not follow the webhook")
+                .isEqualTo(200);
+        capo.context().getRouteController().startRoute("admission-webhook");
+        await().atMost(Duration.ofSeconds(10)).until(() -> capo.get("/observe/health/ready").statusCode() == 200);
+        assertThat(capo.postWebhook("{}", certificates.ca()).statusCode()).isEqualTo(400);
+
+        // the route still reports Started, but its path is gone from the HTTPS server's router
+        capo.context().getRegistry().findByType(VertxPlatformHttpRouter.class).forEach(router -> router.getRoutes()
+                .stream().filter(r -> "/pod-ip-reservation".equals(r.getPath())).toList().forEach(r -> r.remove()));
+        assertThat(capo.context().getRouteController().getRouteStatus("admission-webhook").isStarted()).isTrue();
+        assertThat(capo.postWebhook("{}", certificates.ca()).statusCode()).isEqualTo(404);
+        await().atMost(Duration.ofSeconds(10)).until(() -> capo.get("/observe/health/ready").statusCode() == 503);
+        capo.context().getRouteController().stopRoute("admission-webhook");
+        capo.context().getRouteController().startRoute("admission-webhook");
+        await().atMost(Duration.ofSeconds(10)).until(() -> capo.get("/observe/health/ready").statusCode() == 200);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> capo.get("/observe/metrics").body()
+                .contains("leader_election_master_status{name=\"capo\"} 1.0"));
+        capo.context().getRouteController().stopRoute("release");
+        capo.context().removeRoute("release");
+        await().atMost(Duration.ofSeconds(10)).until(() -> capo.get("/observe/health/live").statusCode() == 503);
+        assertThat(capo.get("/observe/health/live").body()).contains("capo-release-route");
+        assertThat(capo.get("/observe/health/ready").statusCode()).as("readiness never follows leadership")
+                .isEqualTo(200);
+    }
+
+    @Test
+    void anEmptiedConfigFileIsRefusedAndNothingIsReleased() throws Exception {
+        Path config = dir.resolve("config");
+        String running = """
+                apiVersion: config.capo.io/v1
+                kind: CapoConfig
+                ipReserveMaxCount: 800
+                ipReserveTime: 1h
+                failureMode: allow
+                """;
+        ConfigMapVolume volume = new ConfigMapVolume(config, Map.of("capo_config.yaml", running));
+        capo = CapoInstance.builder(cluster.client(), certificates.writeServing(dir.resolve("certs"), "capo"))
+                .configFile(config.resolve("capo_config.yaml")).start();
+        await().atMost(Duration.ofSeconds(20)).until(() -> capo.get("/observe/metrics").body()
+                .contains("leader_election_master_status{name=\"capo\"} 1.0"));
+        // gone 45 minutes ago: kept by the file's 1h, released at once by the default 40m
+        park("10.20.0.7/32", Instant.now().minus(Duration.ofMinutes(45)));
+        park("10.20.0.8/32", Instant.now().minus(Duration.ofMinutes(45)));
+
+        volume.update(Map.of("capo_config.yaml", ""));
+        await().atMost(Duration.ofSeconds(20)).until(() -> metric(capo, "capo_config_reload_refused_total",
+                "reason=\"empty\"") == 1);
+        volume.update(Map.of("capo_config.yaml", running.substring(0, running.indexOf("ipReserveTime"))));
+        await().atMost(Duration.ofSeconds(20)).until(() -> metric(capo, "capo_config_reload_refused_total",
+                "reason=\"keys-dropped\"") == 1);
+        // several release cycles (1 s) under the refused files
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
+                .until(() -> store().find("10.20.0.7/32").isPresent() && store().find("10.20.0.8/32").isPresent());
+        assertThat(metric(capo, "capo_releases_total", "reason=\"ttl\"")).isZero();
+        assertThat(capo.get("/observe/metrics").body()).contains("ip_reserve_count_max 800.0");
+
+        // the same addresses do go when a valid file says so: the refusal is what kept them
+        volume.update(Map.of("capo_config.yaml", running.replace("ipReserveTime: 1h", "ipReserveTime: 30m")));
+        await().atMost(Duration.ofSeconds(20)).until(() -> store().find("10.20.0.7/32").isEmpty()
+                && store().find("10.20.0.8/32").isEmpty());
     }
 
     @Test

@@ -90,10 +90,12 @@ class WebhookRouteTest {
     void healthEndpointsAnswer() throws Exception {
         HttpResponse<String> live = capo.get("/observe/health/live");
         assertThat(live.statusCode()).isEqualTo(200);
-        assertThat(live.body()).contains("capo-leader-election").doesNotContain("capo-caches");
+        assertThat(live.body()).contains("capo-leader-election", "capo-release-route")
+                .doesNotContain("capo-caches", "capo-webhook");
         HttpResponse<String> ready = capo.get("/observe/health/ready");
         assertThat(ready.statusCode()).isEqualTo(200);
-        assertThat(ready.body()).contains("capo-caches").doesNotContain("capo-leader-election");
+        assertThat(ready.body()).contains("capo-caches", "capo-webhook")
+                .doesNotContain("capo-leader-election", "capo-release-route");
     }
 
     @Test
