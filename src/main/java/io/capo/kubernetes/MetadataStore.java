@@ -293,7 +293,7 @@ final class MetadataStore implements AutoCloseable {
             if (known != null) {
                 resource.delete();
                 stored.remove(cidr, known);
-                metrics.write("reservedips", System.nanoTime() - start);
+                metrics.metadataWrite(System.nanoTime() - start);
             }
             return;
         }
@@ -317,7 +317,7 @@ final class MetadataStore implements AutoCloseable {
         } else {
             written = patch(resource, known, desired, object, wanted);
         }
-        metrics.write("reservedips", System.nanoTime() - start);
+        metrics.metadataWrite(System.nanoTime() - start);
         remember(written);
     }
 

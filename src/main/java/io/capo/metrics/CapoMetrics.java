@@ -36,6 +36,7 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public static final String WRITES = "capo_ipreservation_writes";
     public static final String CONFLICTS = "capo_ipreservation_conflicts";
     public static final String WRITE_DURATION = "capo_ipreservation_write_duration";
+    public static final String METADATA_WRITES = "capo_reservedip_writes";
 
     private final MeterRegistry registry;
     private final AtomicLong evictions = new AtomicLong();
@@ -121,5 +122,11 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     @Override
     public void writeFailure(String object) {
         failure("write");
+    }
+
+    @Override
+    public void metadataWrite(long nanos) {
+        Counter.builder(METADATA_WRITES).description("Writes of ReservedIP objects (reservation metadata, written "
+                + "after the address is parked)").register(registry).increment();
     }
 }
