@@ -225,6 +225,7 @@ class HelmChartTest {
                 "[] [pods, namespaces, nodes] [] [get, list, watch]",
                 "[projectcalico.org] [ipreservations] [] [get, list, watch, create, update]");
         assertThat(rules(defaults.one("Role", "capo-manager"))).containsExactlyInAnyOrder(
+                "[capo.io] [reservedips] [] [get, list, watch, create, update, patch, delete]",
                 "[] [configmaps] [ip-reserve-delay-release] [get]",
                 "[coordination.k8s.io] [leases] [] [get, list, watch, create, update]");
         for (String kind : List.of("ClusterRoleBinding", "RoleBinding")) {
@@ -257,6 +258,8 @@ class HelmChartTest {
         assertThat(s.selectorMode()).isEqualTo(d.selectorMode());
         assertThat(s.failureMode()).isEqualTo(d.failureMode());
         assertThat(s.webhookBudget()).isEqualTo(d.webhookBudget());
+        assertThat(configText(defaults)).as("derived from webhook.timeoutSeconds, not rendered")
+                .doesNotContain("webhookBudget").contains("timeoutSeconds: 10");
         assertThat(s.staleGrace()).isEqualTo(d.staleGrace());
         assertThat(s.matchExpressions()).isEqualTo(d.matchExpressions());
         assertThat(s.leaderElection().leaseDuration()).isEqualTo(d.leaderElection().leaseDuration());
@@ -380,6 +383,7 @@ class HelmChartTest {
         assertThat(rules(all.one("ClusterRole", "capo-all-manager"))).contains(
                 "[crd.projectcalico.org] [ipreservations] [] [get, list, watch, create, update]");
         assertThat(rules(all.one("Role", "capo-all-manager"))).containsExactlyInAnyOrder(
+                "[capo.io] [reservedips] [] [get, list, watch, create, update, patch, delete]",
                 "[] [configmaps] [capo-parked] [get]",
                 "[, events.k8s.io] [events] [] [create, patch]");
         JsonNode leaderRole = all.one("Role", "capo-all-leader-election");
@@ -557,9 +561,12 @@ class HelmChartTest {
     // ---------------------------------------------------------------- helpers
 
     static LoadedConfig loadConfig(Manifests m) {
-        String yaml = m.ofKind("ConfigMap").stream().filter(c -> c.path("data").has("capo_config.yaml")).findFirst()
+        return new CapoConfigLoader().parse(configText(m), Map.of());
+    }
+
+    static String configText(Manifests m) {
+        return m.ofKind("ConfigMap").stream().filter(c -> c.path("data").has("capo_config.yaml")).findFirst()
                 .orElseThrow().path("data").path("capo_config.yaml").asText();
-        return new CapoConfigLoader().parse(yaml, Map.of());
     }
 
     static JsonNode podSpec(JsonNode deployment) {
