@@ -145,9 +145,14 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
                 byObject.computeIfAbsent(objectFor(cidr), k -> new ArrayList<>()).add(entry);
                 continue;
             }
-            // the address is parked already: at most its metadata changes
+            // the address is parked already: at most its metadata changes. Metadata is written by whoever parked
+            // the address (or, if it crashed before, by the leader's repair): another replica seeing the pod go
+            // meanwhile must not race it with an entry of its own
             Reservation existing = metadata.entry(cidr);
-            if (existing == null || !existing.uid().equals(entry.uid())) {
+            if (existing == null) {
+                unchanged++;
+            } else if (!existing.uid().equals(entry.uid())) {
+                // the address of an earlier pod, parked again for this one
                 metadata.put(entry, holder);
                 unchanged++;
             } else if (entry.goneAt() != null && existing.goneAt() == null) {
@@ -162,8 +167,9 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
         byObject.forEach((name, entries) -> parts.add(writers.get(name)
                 .submit(new Operations.Add(entries.stream().map(Reservation::cidr).toList()))
                 .thenApply(added -> {
-                    // only now that the CIDR is stored: metadata never describes an address that is not parked
-                    entries.forEach(e -> metadata.put(e, name));
+                    // only now that the CIDR is stored: metadata never describes an address that is not parked;
+                    // an address another replica parked first gets its metadata from that replica
+                    entries.stream().filter(e -> added.contains(e.cidr())).forEach(e -> metadata.put(e, name));
                     return new ReserveResult(added.size(), 0, entries.size() - added.size());
                 })));
         return Operations.sum(parts, ReserveResult.NOTHING, ReserveResult::plus);
@@ -322,6 +328,10 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
 
     NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList, Resource<GenericKubernetesResource>> resources() {
         return client.genericKubernetesResources(api.context());
+    }
+
+    io.fabric8.kubernetes.client.utils.KubernetesSerialization serialization() {
+        return client.getKubernetesSerialization();
     }
 
     Snapshot snapshot(String name) {

@@ -43,13 +43,17 @@ final class MetadataStore implements AutoCloseable {
     private final int threads;
     private final StoreMetrics metrics;
     /** What the API server holds, by CIDR (informer, and own writes as soon as they return). */
-    private final Map<String, GenericKubernetesResource> stored = new ConcurrentHashMap<>();
+    private final Map<String, Stored> stored = new ConcurrentHashMap<>();
     /** Changes not stored yet, by CIDR. */
     private final Map<String, Pending> pending = new HashMap<>();
     private final LinkedBlockingQueue<String> dirty = new LinkedBlockingQueue<>();
     private final List<Thread> writers = new ArrayList<>();
     private volatile boolean running;
     private SharedIndexInformer<GenericKubernetesResource> informer;
+
+    /** An object as stored, and the entry it describes (read once). */
+    private record Stored(GenericKubernetesResource resource, Reservation entry) {
+    }
 
     /** The entry wanted for a CIDR (null: none, delete it) and the object it belongs to. */
     private static final class Pending {
@@ -84,7 +88,7 @@ final class MetadataStore implements AutoCloseable {
             public void onDelete(GenericKubernetesResource obj, boolean deletedFinalStateUnknown) {
                 Reservation r = ReservedIps.from(obj);
                 if (r != null) {
-                    stored.computeIfPresent(r.cidr(), (k, known) -> sameName(known, obj) ? null : known);
+                    stored.computeIfPresent(r.cidr(), (k, known) -> sameName(known.resource(), obj) ? null : known);
                 }
             }
         });
@@ -124,19 +128,14 @@ final class MetadataStore implements AutoCloseable {
                 return p.desired;
             }
         }
-        GenericKubernetesResource known = stored.get(cidr);
-        return known == null ? null : ReservedIps.from(known);
+        Stored known = stored.get(cidr);
+        return known == null ? null : known.entry();
     }
 
     /** Every entry, changes not stored yet included. */
     Map<String, Reservation> entries() {
         Map<String, Reservation> all = new HashMap<>();
-        stored.forEach((cidr, resource) -> {
-            Reservation r = ReservedIps.from(resource);
-            if (r != null) {
-                all.put(cidr, r);
-            }
-        });
+        stored.forEach((cidr, known) -> all.put(cidr, known.entry()));
         synchronized (pending) {
             pending.forEach((cidr, p) -> {
                 if (p.desired == null) {
@@ -286,13 +285,14 @@ final class MetadataStore implements AutoCloseable {
 
     /** One write towards the desired state; returns normally once the API server holds it. */
     private void write(String cidr, Reservation desired, String object) {
-        GenericKubernetesResource known = stored.get(cidr);
+        Stored held = stored.get(cidr);
+        GenericKubernetesResource known = held == null ? null : held.resource();
         Resource<GenericKubernetesResource> resource = resources().withName(ReservedIps.name(cidr));
         long start = System.nanoTime();
         if (desired == null) {
             if (known != null) {
                 resource.delete();
-                stored.remove(cidr, known);
+                stored.remove(cidr, held);
                 metrics.metadataWrite(System.nanoTime() - start);
             }
             return;
@@ -328,16 +328,22 @@ final class MetadataStore implements AutoCloseable {
         if (theirs == null || !theirs.uid().equals(desired.uid()) || desired.uid().isEmpty()) {
             return replace(resource, wanted);
         }
-        Instant gone = earliest(theirs.goneAt(), desired.goneAt());
-        Reservation merged = new Reservation(desired.cidr(), desired.namespace(), desired.pod(), desired.uid(),
-                desired.node(), theirs.reason(), earliest(theirs.reservedAt(), desired.reservedAt()), gone,
-                desired.ttl());
+        Reservation merged = merge(theirs, desired);
         if (merged.equals(theirs)) {
             return current;
         }
         GenericKubernetesResource update = ReservedIps.toResource(merged, namespace, set, object);
         update.getMetadata().setResourceVersion(current.getMetadata().getResourceVersion());
         return resources().resource(update).update();
+    }
+
+    /**
+     * Two entries for the same pod (its DELETE on one replica, the backstop on another): the one reserved first
+     * describes the reservation, and the earliest gone time counts.
+     */
+    static Reservation merge(Reservation a, Reservation b) {
+        Reservation first = b.reservedAt().isBefore(a.reservedAt()) ? b : a;
+        return first.withGoneAt(earliest(a.goneAt(), b.goneAt()));
     }
 
     private static Instant earliest(Instant a, Instant b) {
@@ -361,6 +367,13 @@ final class MetadataStore implements AutoCloseable {
     private GenericKubernetesResource patch(Resource<GenericKubernetesResource> resource, GenericKubernetesResource known,
                                             Reservation desired, String object, GenericKubernetesResource wanted) {
         Reservation current = ReservedIps.from(known);
+        if (current != null && current.uid().equals(desired.uid()) && !desired.uid().isEmpty()) {
+            desired = merge(current, desired);
+            if (desired.equals(current)) {
+                return known;
+            }
+            wanted = ReservedIps.toResource(desired, namespace, set, object);
+        }
         try {
             if (current == null || !current.uid().equals(desired.uid())
                     || (current.goneAt() != null && desired.goneAt() == null)
@@ -371,7 +384,7 @@ final class MetadataStore implements AutoCloseable {
             return resource.patch(PatchContext.of(PatchType.JSON_MERGE), body);
         } catch (KubernetesClientException e) {
             if (e.getCode() == 404) {
-                stored.remove(desired.cidr(), known);
+                stored.computeIfPresent(desired.cidr(), (k, v) -> v.resource() == known ? null : v);
                 return resources().resource(wanted).create();
             }
             throw e;
@@ -388,7 +401,8 @@ final class MetadataStore implements AutoCloseable {
             return;
         }
         stored.compute(r.cidr(), (cidr, known) -> known != null && CalicoReservationStore.olderThan(
-                obj.getMetadata().getResourceVersion(), known.getMetadata().getResourceVersion()) ? known : obj);
+                obj.getMetadata().getResourceVersion(), known.resource().getMetadata().getResourceVersion())
+                ? known : new Stored(obj, r));
     }
 
     private static boolean sameName(GenericKubernetesResource a, GenericKubernetesResource b) {

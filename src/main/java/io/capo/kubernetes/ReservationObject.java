@@ -104,6 +104,11 @@ public final class ReservationObject {
         return List.copyOf(cidrs);
     }
 
+    /** Whether the stored object has a {@code spec.reservedCIDRs} list to append to. */
+    public boolean hasCidrList() {
+        return spec.get("reservedCIDRs") instanceof List<?>;
+    }
+
     public int size() {
         return cidrs.size();
     }

@@ -212,6 +212,56 @@ class ReservedIpIT {
         }
     }
 
+    @Test
+    void replicasAppendingAtOnceNeverConflictNorDuplicate() throws Exception {
+        env("append");
+        CountingStoreMetrics metrics = new CountingStoreMetrics();
+        List<KubernetesClient> clients = List.of(env.k8s().newClient(), env.k8s().newClient(), env.k8s().newClient());
+        List<CalicoReservationStore> stores = new ArrayList<>();
+        try {
+            for (KubernetesClient c : clients) {
+                CalicoReservationStore store = new CalicoReservationStore(c, new CalicoApi(CalicoApi.V3),
+                        ItSupport.CAPO_NAMESPACE, env.objectName(), 1, 10_000, Duration.ofMinutes(1), metrics);
+                store.start();
+                stores.add(store);
+            }
+            await().atMost(WAIT).until(() -> stores.stream().allMatch(CalicoReservationStore::synced));
+            // the object exists (a first write), as in a running cluster
+            stores.get(0).reserve(new ReservationRequest("kafka", "first", "u-first", "n",
+                    List.of(ItSupport.nextIpv4() + "/32"), "delete", Instant.now(), null, null)).get(30, TimeUnit.SECONDS);
+            await().atMost(WAIT).until(() -> stores.stream().allMatch(st -> st.heldCount() == 1));
+            List<CompletableFuture<ReserveResult>> writes = new ArrayList<>();
+            for (int i = 0; i < 240; i++) {
+                String cidr = ItSupport.nextIpv4() + "/32";
+                writes.add(stores.get(i % 3).reserve(new ReservationRequest("kafka", "pod-" + i, "uid-" + i, "n",
+                        List.of(cidr), "delete", Instant.now(), null, null)));
+            }
+            for (CompletableFuture<ReserveResult> w : writes) {
+                w.get(60, TimeUnit.SECONDS);
+            }
+            System.out.printf("3 stores, 240 reservations at once: %d IPReservation writes, %d conflicts%n",
+                    metrics.writes.get() - 1, metrics.conflicts.get());
+            assertThat(metrics.conflicts.get()).as("appends do not conflict").isZero();
+
+            // the same pod reaching two replicas at once (its DELETE and its eviction): parked once
+            writes.clear();
+            for (int i = 0; i < 30; i++) {
+                String cidr = ItSupport.nextIpv4() + "/32";
+                for (int r = 0; r < 2; r++) {
+                    writes.add(stores.get((i + r) % 3).reserve(new ReservationRequest("kafka", "twice-" + i,
+                            "twice-uid-" + i, "n", List.of(cidr), "delete", Instant.now(), null, null)));
+                }
+            }
+            for (CompletableFuture<ReserveResult> w : writes) {
+                w.get(60, TimeUnit.SECONDS);
+            }
+            assertThat(env.reservations().cidrs()).hasSize(1 + 240 + 30).doesNotHaveDuplicates();
+        } finally {
+            stores.forEach(CalicoReservationStore::close);
+            clients.forEach(KubernetesClient::close);
+        }
+    }
+
     /**
      * calico-apiserver stores a v3 object as crd.projectcalico.org/v1 with its v3 metadata marshalled into the
      * annotation projectcalico.org/metadata: with CIDRs only, a full object of 900 addresses stays small.
