@@ -468,6 +468,23 @@ class HelmChartTest {
     // ---------------------------------------------------------------- other paths
 
     @Test
+    void theServingKeyCanBeEcdsa() {
+        JsonNode rsa = defaults.one("Certificate", "capo-serving-cert").path("spec");
+        assertThat(rsa.path("privateKey").path("algorithm").asText()).isEqualTo("RSA");
+        assertThat(rsa.path("privateKey").path("size").asInt()).isEqualTo(2048);
+        assertThat(rsa.path("usages").toString()).contains("key encipherment");
+
+        Manifests m = Manifests.of(ChartRenderer.render(null, "capo", "ip-reserve",
+                Map.of("webhook.certManager.privateKey.algorithm", "ECDSA")));
+        JsonNode ecdsa = m.one("Certificate", "capo-serving-cert").path("spec");
+        assertThat(ecdsa.path("privateKey").path("algorithm").asText()).isEqualTo("ECDSA");
+        assertThat(ecdsa.path("privateKey").path("size").asInt()).isEqualTo(256);
+        assertThat(ecdsa.path("privateKey").path("encoding").asText()).isEqualTo("PKCS8");
+        assertThat(ecdsa.path("usages").toString()).as("no key encipherment with an EC key")
+                .doesNotContain("key encipherment").contains("digital signature");
+    }
+
+    @Test
     void withoutCertManagerTheChartGeneratesTheCertificate() throws Exception {
         Manifests m = Manifests.of(ChartRenderer.render(null, "capo", "ip-reserve",
                 Map.of("webhook.certManager.enabled", false, "webhook.generatedCert.reuseExisting", false)));
