@@ -44,6 +44,7 @@ public final class CapoConfigLoader {
             "labelSelector");
     private static final Set<String> OVERRIDABLE = Set.of(
             "health.healthProbeBindAddress", "metrics.bindAddress", "webhook.port", "webhook.certDir",
+            "webhook.timeoutSeconds",
             "leaderElection.leaderElect", "leaderElection.resourceName", "leaderElection.resourceNamespace",
             "leaderElection.leaseDuration", "leaderElection.renewDeadline", "leaderElection.retryPeriod",
             "ipReserveMaxCount", "ipReserveTime", "ipReleasePeriod", MATCH_LABELS, "selectorMode", "namespaceLabel",
@@ -52,6 +53,10 @@ public final class CapoConfigLoader {
     private static final Set<String> KNOWN_PATHS = known();
     /** The keys that hold a setting: every known path except sections, apiVersion and kind. */
     private static final Set<String> SETTINGS_KEYS = settingsKeys();
+    /** The webhook's timeoutSeconds when the config does not say (the chart passes its value). */
+    static final int DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
+    /** Left of the webhook's timeout for the API server's own work around the call. */
+    static final Duration WEBHOOK_MARGIN = Duration.ofSeconds(2);
     private static final Set<String> EXPRESSION_KEYS = Set.of("key", "operator", "values");
     private static final Set<String> WILDCARD_HOSTS = Set.of("", "0.0.0.0", "::", "[::]");
 
@@ -135,6 +140,15 @@ public final class CapoConfigLoader {
         }
     }
 
+    /**
+     * The default budget: the webhook's timeout less a margin, at least 1s. A deletion is refused only when the
+     * write truly cannot land before the API server would give up on the call itself.
+     */
+    public static Duration budgetFor(int timeoutSeconds) {
+        Duration budget = Duration.ofSeconds(timeoutSeconds).minus(WEBHOOK_MARGIN);
+        return budget.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : budget;
+    }
+
     private static Set<String> known() {
         Set<String> paths = new TreeSet<>(OVERRIDABLE);
         paths.addAll(SECTIONS);
@@ -200,7 +214,12 @@ public final class CapoConfigLoader {
             SelectorMode selectorMode = selectorMode(d.selectorMode());
             String namespaceLabel = text("namespaceLabel", d.namespaceLabel());
             FailureMode failureMode = failureMode(d.failureMode());
-            Duration webhookBudget = duration("webhookBudget", d.webhookBudget());
+            int timeoutSeconds = integer("webhook.timeoutSeconds", DEFAULT_WEBHOOK_TIMEOUT_SECONDS);
+            if (timeoutSeconds < 1 || timeoutSeconds > 30) {
+                throw fileError("webhook.timeoutSeconds", "must be between 1 and 30 (the API server's limit), got "
+                        + timeoutSeconds);
+            }
+            Duration webhookBudget = duration("webhookBudget", budgetFor(timeoutSeconds));
             Duration staleGrace = duration("staleGrace", d.staleGrace());
             String calicoApiVersion = text("calicoApiVersion", d.calicoApiVersion());
             int reservationObjects = integer("reservationObjects", d.reservationObjects());

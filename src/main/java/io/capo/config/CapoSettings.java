@@ -102,7 +102,7 @@ public record CapoSettings(
         return new CapoSettings(300, Duration.ofMinutes(40), Duration.ofSeconds(5),
                 List.of(SelectorRequirement.exists("statefulset.kubernetes.io/pod-name"),
                         SelectorRequirement.exists("brokerId")),
-                Map.of(), SelectorMode.ANY_OF, "ip-reserve=enabled", FailureMode.DENY, Duration.ofSeconds(3),
+                Map.of(), SelectorMode.ANY_OF, "ip-reserve=enabled", FailureMode.DENY, Duration.ofSeconds(8),
                 Duration.ofMinutes(5), CALICO_V3, 1, "ip-reserve-delay-release", LeaderElection.defaults(), 9443,
                 "/tmp/k8s-webhook-server/serving-certs", 8080, 8080);
     }

@@ -1,7 +1,9 @@
 package io.capo.kubernetes;
 
+import io.capo.reservation.Cidrs;
 import io.capo.reservation.Reservation;
 import io.capo.reservation.ReservationLedger;
+import io.capo.reservation.ReservationReason;
 import io.capo.reservation.ReservationRequest;
 import io.capo.reservation.ReserveResult;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -15,6 +17,7 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -27,16 +30,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
- * The reservation ledger over a small, fixed set of Calico IPReservation objects.
+ * The reservation ledger over a small, fixed set of Calico IPReservation objects (the CIDRs, what Calico reads)
+ * and one {@link ReservedIps ReservedIP} per address (the metadata, which Calico never reads).
  *
- * <p>Every change goes through one writer per object ({@link ObjectWriter}), which folds whatever is queued
- * into a single {@code resourceVersion}-guarded update: hundreds of concurrent deletions cost a handful of
- * writes, and a conflict with another replica costs one re-read, never a refused deletion. An informer keeps
- * the last seen state of each object so that repeated admission calls are answered without any write.
+ * <p>A reservation is complete for the webhook once its CIDR is in the IPReservation: every change to an object goes
+ * through one writer per object ({@link ObjectWriter}), which folds whatever is queued into a single
+ * {@code resourceVersion}-guarded update of a small object. The metadata is written afterwards, only once the CIDR
+ * write landed, by {@link MetadataStore}, off the critical path. A crash between the two writes leaves a CIDR
+ * without metadata, which the leader repairs ({@link #repair}), or metadata without its CIDR, which it deletes.
  */
 public final class CalicoReservationStore implements ReservationLedger, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CalicoReservationStore.class);
+    private static final int METADATA_WRITERS = 4;
 
     private final KubernetesClient client;
     private final CalicoApi api;
@@ -45,20 +51,25 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
     private final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
     /** Per object: versions this replica wrote and versions the informer saw (to tell whether others write too). */
     private final Map<String, Versions> versions = new ConcurrentHashMap<>();
+    private final MetadataStore metadata;
+    private final Overdue missingMetadata;
+    private final Overdue orphanedMetadata;
     private SharedIndexInformer<GenericKubernetesResource> informer;
 
     record Snapshot(GenericKubernetesResource resource, ReservationObject view) {
     }
 
     /**
+     * @param namespace       Capo's namespace, where the ReservedIP objects live
      * @param baseName        name of the first object ({@code ip-reserve-delay-release}); further ones get
      *                        {@code -1}, {@code -2}, … appended
      * @param objects         how many objects to spread entries over
-     * @param maxEntriesPerObject entries above this are refused, keeping each object well inside Kubernetes'
-     *                        256 KiB annotation limit
+     * @param maxEntriesPerObject entries above this are refused (Calico scans every object on every assignment)
+     * @param repairGrace     how long a CIDR may lack its metadata (or metadata its CIDR) before the leader repairs
+     *                        it: the metadata of a burst is written after its CIDRs, by whichever replica took it
      */
-    public CalicoReservationStore(KubernetesClient client, CalicoApi api, String baseName, int objects,
-                                  int maxEntriesPerObject, StoreMetrics metrics) {
+    public CalicoReservationStore(KubernetesClient client, CalicoApi api, String namespace, String baseName,
+                                  int objects, int maxEntriesPerObject, Duration repairGrace, StoreMetrics metrics) {
         this.client = client;
         this.api = api;
         List<String> list = new ArrayList<>();
@@ -69,6 +80,9 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
         for (String name : names) {
             writers.put(name, new ObjectWriter(name, this, maxEntriesPerObject, metrics));
         }
+        this.metadata = new MetadataStore(client, namespace, baseName, METADATA_WRITERS, metrics);
+        this.missingMetadata = new Overdue(repairGrace);
+        this.orphanedMetadata = new Overdue(repairGrace);
     }
 
     public List<String> objectNames() {
@@ -79,7 +93,7 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
         return api;
     }
 
-    /** Starts the informer (waits for its first list) and the writers. */
+    /** Starts the informers and the writers. */
     public void start() {
         informer = resources().runnableInformer(0);
         informer.addEventHandler(new ResourceEventHandler<>() {
@@ -101,12 +115,14 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
             }
         });
         informer.start();
+        metadata.start();
         writers.values().forEach(ObjectWriter::start);
     }
 
     @Override
     public void close() {
         writers.values().forEach(ObjectWriter::close);
+        metadata.close();
         if (informer != null) {
             informer.close();
         }
@@ -114,72 +130,166 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
 
     @Override
     public boolean synced() {
-        return informer != null && informer.hasSynced();
+        return informer != null && informer.hasSynced() && metadata.synced();
     }
 
     @Override
     public CompletableFuture<ReserveResult> reserve(ReservationRequest request) {
         int unchanged = 0;
+        int updated = 0;
         Map<String, List<Reservation>> byObject = new LinkedHashMap<>();
         for (String cidr : request.cidrs()) {
             Reservation entry = request.entry(cidr);
-            Reservation existing = find(cidr).orElse(null);
-            if (existing != null && existing.uid().equals(entry.uid())
-                    && (entry.goneAt() == null || existing.goneAt() != null)) {
-                unchanged++;
+            String holder = objectContaining(cidr);
+            if (holder == null) {
+                byObject.computeIfAbsent(objectFor(cidr), k -> new ArrayList<>()).add(entry);
                 continue;
             }
-            byObject.computeIfAbsent(objectHolding(cidr), k -> new ArrayList<>()).add(entry);
+            // the address is parked already: at most its metadata changes. Metadata is written by whoever parked
+            // the address (or, if it crashed before, by the leader's repair): another replica seeing the pod go
+            // meanwhile must not race it with an entry of its own
+            Reservation existing = metadata.entry(cidr);
+            if (existing == null) {
+                unchanged++;
+            } else if (!existing.uid().equals(entry.uid())) {
+                // the address of an earlier pod, parked again for this one
+                metadata.put(entry, holder);
+                unchanged++;
+            } else if (entry.goneAt() != null && existing.goneAt() == null) {
+                metadata.put(existing.withGoneAt(entry.goneAt()), holder);
+                updated++;
+            } else {
+                unchanged++;
+            }
         }
         List<CompletableFuture<ReserveResult>> parts = new ArrayList<>();
-        parts.add(CompletableFuture.completedFuture(new ReserveResult(0, 0, unchanged)));
-        byObject.forEach((name, entries) -> parts.add(writers.get(name).submit(new Operations.Reserve(entries))));
+        parts.add(CompletableFuture.completedFuture(new ReserveResult(0, updated, unchanged)));
+        byObject.forEach((name, entries) -> parts.add(writers.get(name)
+                .submit(new Operations.Add(entries.stream().map(Reservation::cidr).toList()))
+                .thenApply(added -> {
+                    // only now that the CIDR is stored: metadata never describes an address that is not parked;
+                    // an address another replica parked first gets its metadata from that replica
+                    entries.stream().filter(e -> added.contains(e.cidr())).forEach(e -> metadata.put(e, name));
+                    return new ReserveResult(added.size(), 0, entries.size() - added.size());
+                })));
         return Operations.sum(parts, ReserveResult.NOTHING, ReserveResult::plus);
     }
 
     @Override
     public CompletableFuture<Integer> markGone(String uid, Instant at) {
-        List<CompletableFuture<Integer>> parts = new ArrayList<>();
-        for (String name : names) {
-            Snapshot snapshot = snapshots.get(name);
-            boolean pending = snapshot == null || snapshot.view().entries().stream()
-                    .anyMatch(r -> r.uid().equals(uid) && r.goneAt() == null);
-            if (pending) {
-                parts.add(writers.get(name).submit(new Operations.MarkGone(uid, at)));
+        List<CompletableFuture<Void>> parts = new ArrayList<>();
+        for (Reservation r : metadata.entries().values()) {
+            if (r.uid().equals(uid) && r.goneAt() == null) {
+                parts.add(metadata.put(r.withGoneAt(at), objectFor(r.cidr())));
             }
         }
-        return Operations.sum(parts, 0, Integer::sum);
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(ignored -> parts.size());
     }
 
     @Override
     public CompletableFuture<Integer> apply(Collection<Reservation> releases, Collection<Reservation> markGone) {
         Map<String, List<Reservation>> releaseByObject = new LinkedHashMap<>();
-        Map<String, List<Reservation>> goneByObject = new LinkedHashMap<>();
-        releases.forEach(r -> releaseByObject.computeIfAbsent(objectHolding(r.cidr()), k -> new ArrayList<>()).add(r));
-        markGone.forEach(r -> goneByObject.computeIfAbsent(objectHolding(r.cidr()), k -> new ArrayList<>()).add(r));
-        List<CompletableFuture<Integer>> parts = new ArrayList<>();
-        for (String name : names) {
-            List<Reservation> release = releaseByObject.getOrDefault(name, List.of());
-            List<Reservation> gone = goneByObject.getOrDefault(name, List.of());
-            if (!release.isEmpty() || !gone.isEmpty()) {
-                parts.add(writers.get(name).submit(new Operations.Release(release, gone)));
+        for (Reservation r : releases) {
+            Reservation current = metadata.entry(r.cidr());
+            String holder = objectContaining(r.cidr());
+            if (holder != null && current != null && current.uid().equals(r.uid())
+                    && current.reservedAt().equals(r.reservedAt())) {
+                releaseByObject.computeIfAbsent(holder, k -> new ArrayList<>()).add(current);
             }
         }
+        for (Reservation r : markGone) {
+            Reservation current = metadata.entry(r.cidr());
+            if (current != null && current.uid().equals(r.uid()) && current.goneAt() == null) {
+                metadata.put(current.withGoneAt(r.goneAt()), objectFor(r.cidr()));
+            }
+        }
+        List<CompletableFuture<Integer>> parts = new ArrayList<>();
+        releaseByObject.forEach((name, released) -> parts.add(writers.get(name)
+                .submit(new Operations.Remove(released.stream().map(Reservation::cidr).toList()))
+                .thenApply(removed -> {
+                    // after the CIDRs are gone: a crash before this leaves metadata the leader deletes later
+                    released.forEach(metadata::deleteIf);
+                    return removed;
+                })));
         return Operations.sum(parts, 0, Integer::sum);
     }
 
-    /** Runs a custom change on one object through its writer (used to adopt the Go Capo's object). */
+    /**
+     * Leader only, each release cycle: gives a CIDR that has lacked metadata for the grace period an entry
+     * {@value ReservationReason#REPAIRED} reserved now (so it is held a full time to live from now, never released
+     * early), and deletes metadata whose CIDR has been in no object for the grace period (a crash after the release
+     * write). Objects still waiting for their migration are left alone. Returns how many entries it changed.
+     */
+    @Override
+    public int repair(Instant now) {
+        if (!synced()) {
+            return 0;
+        }
+        Map<String, String> holders = new LinkedHashMap<>();
+        List<String> missing = new ArrayList<>();
+        for (String name : names) {
+            Snapshot snapshot = snapshots.get(name);
+            if (snapshot == null) {
+                continue;
+            }
+            for (String cidr : snapshot.view().cidrs()) {
+                holders.put(cidr, name);
+                if (snapshot.view().current() && metadata.entry(cidr) == null) {
+                    missing.add(cidr);
+                }
+            }
+        }
+        int changed = 0;
+        for (String cidr : missingMetadata.look(missing, now)) {
+            LOG.warn("IP {} is parked in IPReservation {} without its ReservedIP (a write was interrupted); "
+                    + "holding it a full time to live from now", Cidrs.address(cidr), holders.get(cidr));
+            metadata.put(new Reservation(cidr, "", "", "", "", ReservationReason.REPAIRED, now, null, null),
+                    holders.get(cidr));
+            missingMetadata.forget(cidr);
+            changed++;
+        }
+        List<String> orphans = metadata.storedCidrs().stream()
+                .filter(cidr -> !holders.containsKey(cidr) && !metadata.isPending(cidr)).toList();
+        for (String cidr : orphanedMetadata.look(orphans, now)) {
+            Reservation orphan = metadata.entry(cidr);
+            if (orphan != null) {
+                LOG.info("deleting the ReservedIP of {}: the address is no longer parked", cidr);
+                metadata.deleteIf(orphan);
+                changed++;
+            }
+            orphanedMetadata.forget(cidr);
+        }
+        return changed;
+    }
+
+    /** Runs a custom change on one object through its writer (migration, adoption of the Go Capo's object). */
     public CompletableFuture<Integer> change(String name, java.util.function.ToIntFunction<ReservationObject> change) {
         return writers.get(name).submit(new Operations.Custom(change));
     }
 
+    /** Stores metadata for an address that is in the object already (migration); completes once written. */
+    CompletableFuture<Void> putMetadata(Reservation entry, String object) {
+        return metadata.put(entry, object);
+    }
+
+    Reservation metadata(String cidr) {
+        return metadata.entry(cidr);
+    }
+
+    /** Capo's entries with their metadata; a parked CIDR whose metadata is missing is held, not listed. */
     @Override
     public Collection<Reservation> held() {
+        Map<String, Reservation> entries = metadata.entries();
         List<Reservation> all = new ArrayList<>();
         for (String name : names) {
             Snapshot snapshot = snapshots.get(name);
             if (snapshot != null) {
-                all.addAll(snapshot.view().entries());
+                for (String cidr : snapshot.view().cidrs()) {
+                    Reservation r = entries.get(cidr);
+                    if (r != null) {
+                        all.add(r);
+                    }
+                }
             }
         }
         return all;
@@ -187,18 +297,10 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
 
     @Override
     public Optional<Reservation> find(String cidr) {
-        for (String name : names) {
-            Snapshot snapshot = snapshots.get(name);
-            if (snapshot != null) {
-                Reservation r = snapshot.view().entry(cidr);
-                if (r != null) {
-                    return Optional.of(r);
-                }
-            }
-        }
-        return Optional.empty();
+        return objectContaining(cidr) == null ? Optional.empty() : Optional.ofNullable(metadata.entry(cidr));
     }
 
+    /** Addresses parked in the objects (with or without metadata). */
     public int heldCount() {
         int count = 0;
         for (Snapshot snapshot : snapshots.values()) {
@@ -207,19 +309,29 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
         return count;
     }
 
-    /** The object an entry lives in, or the one a new entry goes to. */
-    String objectHolding(String cidr) {
+    /** The object holding the CIDR, null when none does. */
+    String objectContaining(String cidr) {
         for (String name : names) {
             Snapshot snapshot = snapshots.get(name);
             if (snapshot != null && snapshot.view().containsCidr(cidr)) {
                 return name;
             }
         }
-        return names.get(Math.floorMod(cidr.hashCode(), names.size()));
+        return null;
+    }
+
+    /** The object an entry lives in, or the one a new entry goes to. */
+    String objectFor(String cidr) {
+        String holder = objectContaining(cidr);
+        return holder != null ? holder : names.get(Math.floorMod(cidr.hashCode(), names.size()));
     }
 
     NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList, Resource<GenericKubernetesResource>> resources() {
         return client.genericKubernetesResources(api.context());
+    }
+
+    io.fabric8.kubernetes.client.utils.KubernetesSerialization serialization() {
+        return client.getKubernetesSerialization();
     }
 
     Snapshot snapshot(String name) {

@@ -14,16 +14,29 @@ import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Takes over the reservations of the Go Capo: its IPReservation (same name as Capo's first object) holds
- * bare IPs plus the sentinel {@code 1.1.1.1}, and its ConfigMap of the same name maps each IP to
- * {@code namespace_pod_node_yyyy-MM-dd-HH:mm:ss} in the controller's local time. The entries become Capo's,
- * normalized to host CIDRs, with their time to live counted from the Go Capo's timestamp.
+ * Brings older objects into Capo's current format on the leader's first cycles (the release route calls it before
+ * each cycle; cheap once done):
+ * <ul>
+ *   <li>Capo's first format kept the metadata of every entry in the annotation
+ *   {@value ReservationObject#METADATA_ANNOTATION} of the IPReservation: each entry becomes a ReservedIP (keeping
+ *   its times), then the annotation is dropped.</li>
+ *   <li>The Go Capo's IPReservation (same name as Capo's first object) holds bare IPs plus the sentinel
+ *   {@code 1.1.1.1}, and its ConfigMap of the same name maps each IP to
+ *   {@code namespace_pod_node_yyyy-MM-dd-HH:mm:ss} in the controller's local time. The entries become Capo's,
+ *   normalized to host CIDRs (first write), then get ReservedIPs with their time to live counted from the Go Capo's
+ *   timestamp (second write).</li>
+ * </ul>
+ * A crash between the two steps is safe: the annotation is still there and the migration runs again, or the
+ * adopted CIDRs lack metadata and the leader's repair holds them a full time to live.
  */
 public final class GoCapoAdoption {
 
@@ -31,6 +44,7 @@ public final class GoCapoAdoption {
     static final String SENTINEL = "1.1.1.1";
     private static final Logger LOG = LoggerFactory.getLogger(GoCapoAdoption.class);
     private static final DateTimeFormatter GO_LAYOUT = DateTimeFormatter.ofPattern("yyyy-MM-dd-HH:mm:ss");
+    private static final long WRITE_TIMEOUT_SECONDS = 60;
 
     private final KubernetesClient client;
     private final CalicoReservationStore store;
@@ -48,56 +62,101 @@ public final class GoCapoAdoption {
         this.clock = clock;
     }
 
-    /** Adopts once per process; cheap afterwards. Failures are retried on the next call. */
+    /** Migrates and adopts once per process; cheap afterwards. Failures are retried on the next call. */
     public void adoptOnce() throws Exception {
         if (done || !store.synced()) {
             return;
         }
-        String name = store.objectNames().get(0);
-        CalicoReservationStore.Snapshot snapshot = store.snapshot(name);
-        if (snapshot == null || !needsAdoption(snapshot.view())) {
-            done = true;
-            return;
+        List<String> names = store.objectNames();
+        for (String name : names) {
+            CalicoReservationStore.Snapshot snapshot = store.snapshot(name);
+            if (snapshot == null || snapshot.view().current()) {
+                continue;
+            }
+            if (name.equals(names.get(0)) && needsAdoption(snapshot.view())) {
+                adoptGoCapo(name);
+            } else {
+                migrate(name, snapshot.view());
+            }
         }
+        done = true;
+    }
+
+    /** The Go Capo's object: no format marker and no trace of Capo. */
+    static boolean needsAdoption(ReservationObject object) {
+        return object.exists() && object.annotation(ReservationObject.FORMAT_ANNOTATION) == null
+                && object.annotation(ADOPTED_ANNOTATION) == null
+                && object.annotation(ReservationObject.METADATA_ANNOTATION) == null;
+    }
+
+    private void migrate(String name, ReservationObject view) throws Exception {
+        Map<String, Reservation> entries = view.legacyEntries();
+        List<CompletableFuture<Void>> writes = new ArrayList<>();
+        for (Reservation entry : entries.values()) {
+            if (store.metadata(entry.cidr()) == null) {
+                writes.add(store.putMetadata(entry, name));
+            }
+        }
+        CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        store.change(name, object -> {
+            if (object.current()) {
+                return 0;
+            }
+            object.annotate(ReservationObject.METADATA_ANNOTATION, null);
+            object.annotate(ReservationObject.FORMAT_ANNOTATION, ReservationObject.FORMAT);
+            return 1;
+        }).get(WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        LOG.info("migrated IPReservation {} to format {}: {} entries moved to ReservedIP objects", name,
+                ReservationObject.FORMAT, entries.size());
+    }
+
+    private void adoptGoCapo(String name) throws Exception {
         Map<String, String> ledger = Optional.ofNullable(namespace.isEmpty() ? null
                         : client.configMaps().inNamespace(namespace).withName(name).get())
                 .map(ConfigMap::getData).orElse(Map.of());
         Instant now = clock.instant();
-        int adopted = store.change(name, object -> adopt(object, ledger, now)).get(30, TimeUnit.SECONDS);
+        AtomicReference<List<Reservation>> adopted = new AtomicReference<>(List.of());
+        store.change(name, object -> {
+            List<Reservation> entries = new ArrayList<>();
+            int changed = adopt(object, ledger, now, entries);
+            adopted.set(entries);
+            return changed;
+        }).get(WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        List<CompletableFuture<Void>> writes = new ArrayList<>();
+        for (Reservation entry : adopted.get()) {
+            writes.add(store.putMetadata(entry, name));
+        }
+        CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         LOG.info("adopted {} addresses from the Go Capo's IPReservation {} (ledger ConfigMap {}/{} with {} entries)",
-                adopted, name, namespace, name, ledger.size());
-        done = true;
+                adopted.get().size(), name, namespace, name, ledger.size());
     }
 
-    static boolean needsAdoption(ReservationObject object) {
-        return object.exists() && object.annotation(ADOPTED_ANNOTATION) == null
-                && object.annotation(ReservationObject.METADATA_ANNOTATION) == null;
-    }
-
-    /** Rewrites the object in place; returns the number of adopted entries (at least 1 so the marker is written). */
-    int adopt(ReservationObject object, Map<String, String> ledger, Instant now) {
+    /**
+     * Rewrites the Go Capo's object in place (normalized CIDRs, no sentinel, format marker) and collects the adopted
+     * entries; returns at least 1 so that the marker is written, 0 when there is nothing to adopt.
+     */
+    int adopt(ReservationObject object, Map<String, String> ledger, Instant now, List<Reservation> adopted) {
         if (!needsAdoption(object)) {
             return 0;
         }
-        int adopted = 0;
         for (String entry : List.copyOf(object.cidrs())) {
             String bare = Cidrs.address(entry);
             if (SENTINEL.equals(bare)) {
-                object.removeForeign(entry);
+                object.remove(entry);
                 continue;
             }
             Optional<String> cidr = Cidrs.tryNormalize(entry);
             if (cidr.isEmpty()) {
                 continue;
             }
-            object.removeForeign(entry);
-            object.put(fromLedger(cidr.get(), ledger.get(bare), now));
-            adopted++;
+            object.remove(entry);
+            object.add(cidr.get());
+            adopted.add(fromLedger(cidr.get(), ledger.get(bare), now));
         }
         object.annotate(ADOPTED_ANNOTATION, now.toString());
-        return Math.max(adopted, 1);
+        object.annotate(ReservationObject.FORMAT_ANNOTATION, ReservationObject.FORMAT);
+        return Math.max(adopted.size(), 1);
     }
-
     Reservation fromLedger(String cidr, String value, Instant now) {
         String[] parts = value == null ? new String[0] : value.split("_");
         if (parts.length != 4) {

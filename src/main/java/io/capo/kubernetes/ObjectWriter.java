@@ -4,6 +4,8 @@ import io.capo.logging.Failures;
 import io.capo.reservation.LedgerStoppedException;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,10 +20,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The single writer of one IPReservation object (group commit): takes everything queued, applies it to
- * the last known state, and writes once with that state's resourceVersion. On a conflict it takes the newer
- * version its informer already has (or reads the object again) and re-applies, together with whatever was queued
- * meanwhile; on any other failure it keeps the batch and retries with backoff, so a change accepted here is not
- * lost while the API server is away. A client error that no retry can cure fails the batch.
+ * the last known state, and writes once. New addresses alone are appended with a JSON patch without
+ * resourceVersion (the object holds CIDRs only, so the patch is small, and replicas parking different addresses
+ * never conflict); a duplicate (another replica parked the same address meanwhile; {@code reservedCIDRs} is a set)
+ * is refused by the API server, and the batch is then written the guarded way. Everything else is a
+ * {@code resourceVersion}-guarded update: on a conflict it takes the newer version its informer already has (or
+ * reads the object again) and re-applies, together with whatever was queued meanwhile; on any other failure it keeps
+ * the batch and retries with backoff, so a change accepted here is not lost while the API server is away. A client
+ * error that no retry can cure fails the batch.
  */
 final class ObjectWriter implements Runnable {
 
@@ -144,11 +150,23 @@ final class ObjectWriter implements Runnable {
         return next != null && !next.equals(known) && CalicoReservationStore.olderThan(known, next);
     }
 
+    /** JSON patch appending what {@code work} holds beyond {@code base}. */
+    private String appendPatch(ReservationObject base, ReservationObject work) {
+        List<java.util.Map<String, String>> ops = new ArrayList<>();
+        for (String cidr : work.cidrs()) {
+            if (!base.containsCidr(cidr)) {
+                ops.add(java.util.Map.of("op", "add", "path", "/spec/reservedCIDRs/-", "value", cidr));
+            }
+        }
+        return store.serialization().asJson(ops);
+    }
+
     private void write(List<Operations.Op<?>> batch) {
         CalicoReservationStore.Snapshot base = store.snapshot(name);
         if (base == null) {
             base = store.refresh(name);
         }
+        boolean appendRefused = false;
         for (int attempt = 1; ; attempt++) {
             ReservationObject work = base == null ? ReservationObject.empty(name) : base.view().copy();
             List<Operations.Op<?>> applied = new ArrayList<>(batch.size());
@@ -166,12 +184,21 @@ final class ObjectWriter implements Runnable {
                 CalicoReservationStore.forEachQuietly(batch, Operations.Op::complete);
                 return;
             }
+            // new addresses only: appended by a JSON patch without resourceVersion, so that replicas parking
+            // different addresses at once never conflict (the object is small now; docs/benchmarks.md)
+            boolean append = base != null && !appendRefused && base.view().hasCidrList()
+                    && batch.stream().allMatch(op -> op instanceof Operations.Add);
             try {
-                GenericKubernetesResource desired = work.toResource(store.api().apiVersion());
                 long start = System.nanoTime();
-                GenericKubernetesResource written = base == null
-                        ? store.resources().resource(desired).create()
-                        : store.resources().resource(desired).update();
+                GenericKubernetesResource written;
+                if (append) {
+                    written = store.resources().withName(name).patch(PatchContext.of(PatchType.JSON),
+                            appendPatch(base.view(), work));
+                } else {
+                    GenericKubernetesResource desired = work.toResource(store.api().apiVersion());
+                    written = base == null ? store.resources().resource(desired).create()
+                            : store.resources().resource(desired).update();
+                }
                 long nanos = System.nanoTime() - start;
                 lastWriteMillis = TimeUnit.NANOSECONDS.toMillis(nanos);
                 store.written(written);
@@ -181,6 +208,13 @@ final class ObjectWriter implements Runnable {
                 CalicoReservationStore.forEachQuietly(batch, Operations.Op::complete);
                 return;
             } catch (KubernetesClientException e) {
+                if (append && e.getCode() == 422) {
+                    // a duplicate (reservedCIDRs is a set): another replica parked one of these meanwhile; look
+                    // again and write the rest the guarded way
+                    appendRefused = true;
+                    base = store.refresh(name);
+                    continue;
+                }
                 if (rejected(e)) {
                     // the API server will refuse this write however often it is sent
                     metrics.writeFailure(name);

@@ -1,9 +1,5 @@
 package io.capo.kubernetes;
 
-import io.capo.reservation.Reservation;
-import io.capo.reservation.ReserveResult;
-
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BinaryOperator;
@@ -35,102 +31,37 @@ final class Operations {
         }
     }
 
-    /** Parks the addresses of one pod held in one object; repeated calls for the same pod UID change nothing. */
-    static final class Reserve extends Op<ReserveResult> {
-        final List<Reservation> entries;
+    /** Parks addresses; the outcome is the CIDRs that were not in the object before. */
+    static final class Add extends Op<List<String>> {
+        final List<String> cidrs;
 
-        Reserve(List<Reservation> entries) {
-            this.entries = List.copyOf(entries);
+        Add(List<String> cidrs) {
+            this.cidrs = List.copyOf(cidrs);
         }
 
         @Override
         boolean applyTo(ReservationObject object, int maxEntries) {
-            ReserveResult result = ReserveResult.NOTHING;
-            for (Reservation entry : entries) {
-                result = result.plus(applyOne(object, entry, maxEntries));
-            }
-            outcome = result;
-            return result.added() + result.updated() > 0;
-        }
-
-        private static ReserveResult applyOne(ReservationObject object, Reservation entry, int maxEntries) {
-            Reservation existing = object.entry(entry.cidr());
-            if (existing != null && existing.uid().equals(entry.uid())) {
-                if (entry.goneAt() != null && existing.goneAt() == null) {
-                    object.put(existing.withGoneAt(entry.goneAt()));
-                    return new ReserveResult(0, 1, 0);
-                }
-                return new ReserveResult(0, 0, 1);
-            }
-            if (existing == null && object.containsCidr(entry.cidr())) {
-                // parked by someone else already: the address is safe, and it is not Capo's to release
-                return new ReserveResult(0, 0, 1);
-            }
-            if (existing == null && object.size() >= maxEntries) {
+            long missing = cidrs.stream().filter(c -> !object.containsCidr(c)).count();
+            if (missing > 0 && object.size() + missing > maxEntries) {
                 throw new ObjectFullException(object.name(), maxEntries);
             }
-            if (existing == null && !object.fits(entry)) {
-                throw new ObjectFullException(object.name(), object.size(), object.annotationBytes());
-            }
-            object.put(entry);
-            return existing == null ? new ReserveResult(1, 0, 0) : new ReserveResult(0, 1, 0);
+            outcome = cidrs.stream().filter(object::add).toList();
+            return !outcome.isEmpty();
         }
     }
 
-    /** Starts the time to live of every entry of a pod UID that has none yet. */
-    static final class MarkGone extends Op<Integer> {
-        final String uid;
-        final Instant at;
+    /** Releases addresses; the outcome is how many were removed. */
+    static final class Remove extends Op<Integer> {
+        final List<String> cidrs;
 
-        MarkGone(String uid, Instant at) {
-            this.uid = uid;
-            this.at = at;
+        Remove(List<String> cidrs) {
+            this.cidrs = List.copyOf(cidrs);
         }
 
         @Override
         boolean applyTo(ReservationObject object, int maxEntries) {
-            int changed = 0;
-            for (Reservation r : List.copyOf(object.entries())) {
-                if (r.uid().equals(uid) && r.goneAt() == null) {
-                    object.put(r.withGoneAt(at));
-                    changed++;
-                }
-            }
-            outcome = changed;
-            return changed > 0;
-        }
-    }
-
-    /** Removes released entries that still belong to the same pod, and records gone times. */
-    static final class Release extends Op<Integer> {
-        final List<Reservation> releases;
-        final List<Reservation> gone;
-
-        Release(List<Reservation> releases, List<Reservation> gone) {
-            this.releases = List.copyOf(releases);
-            this.gone = List.copyOf(gone);
-        }
-
-        @Override
-        boolean applyTo(ReservationObject object, int maxEntries) {
-            int removed = 0;
-            boolean changed = false;
-            for (Reservation r : releases) {
-                Reservation current = object.entry(r.cidr());
-                if (current != null && current.uid().equals(r.uid()) && current.reservedAt().equals(r.reservedAt())) {
-                    object.remove(r.cidr());
-                    removed++;
-                }
-            }
-            for (Reservation r : gone) {
-                Reservation current = object.entry(r.cidr());
-                if (current != null && current.uid().equals(r.uid()) && current.goneAt() == null) {
-                    object.put(current.withGoneAt(r.goneAt()));
-                    changed = true;
-                }
-            }
-            outcome = removed;
-            return removed > 0 || changed;
+            outcome = (int) cidrs.stream().filter(object::remove).count();
+            return outcome > 0;
         }
     }
 
@@ -153,12 +84,6 @@ final class Operations {
         ObjectFullException(String name, int max) {
             super("IPReservation " + name + " already holds " + max + " addresses; raise reservationObjects or "
                     + "lower ipReserveMaxCount");
-        }
-
-        ObjectFullException(String name, int held, int annotationBytes) {
-            super("IPReservation " + name + " has no room for another address: its " + held + " entries take "
-                    + annotationBytes / 1024 + " KiB of annotations, near Kubernetes' 256 KiB limit (long pod, "
-                    + "namespace or node names); raise reservationObjects or lower ipReserveMaxCount");
         }
     }
 

@@ -20,23 +20,21 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
- * A working copy of one Calico IPReservation: its {@code spec.reservedCIDRs} plus Capo's metadata for the
- * entries it added, kept in the annotation {@value #METADATA_ANNOTATION} so that both change in one write.
- * Entries without metadata belong to someone else and are carried through untouched.
+ * A working copy of one Calico IPReservation: its {@code spec.reservedCIDRs} and a format marker, nothing per
+ * address (Calico IPAM downloads the whole object on every assignment; the metadata lives in {@link ReservedIps}).
+ * The object is Capo's: every CIDR in it is Capo's to hold and release. Objects of Capo's first format carry their
+ * metadata in the annotation {@value #METADATA_ANNOTATION}, read here once for the migration.
  */
 public final class ReservationObject {
 
+    /** Capo's first format: the metadata of every entry in one annotation (read for the migration only). */
     public static final String METADATA_ANNOTATION = "capo.io/reservations";
+    /** The format of an object Capo writes; objects without it are migrated (or adopted from the Go Capo). */
+    public static final String FORMAT_ANNOTATION = "capo.io/format";
+    public static final String FORMAT = "2";
     public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-    /** Kubernetes' limit on the total size of an object's annotations (keys and values). */
-    public static final int ANNOTATIONS_LIMIT = 256 * 1024;
-    /** Kept free below the limit, for annotations others add (kubectl, tools) after Capo's last look. */
-    static final int ANNOTATIONS_MARGIN = 4 * 1024;
-    /** What a {@code goneAt} adds to an entry at most: {@code ,"goneAt":"2026-11-26T10:00:00.123456789Z"}. */
-    static final int GONE_AT_BYTES = 42;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -45,25 +43,21 @@ public final class ReservationObject {
     private final ObjectMeta metadata;
     private final Map<String, Object> spec;
     private final LinkedHashSet<String> cidrs;
-    private final TreeMap<String, Reservation> entries;
-    /** Size of the encoded metadata annotation, computed on first use and then kept up to date; -1: not yet. */
-    private int metadataBytes = -1;
-    /** Entries without a gone time yet (each will grow by one), kept like {@link #metadataBytes}. */
-    private int pendingGone = -1;
 
     private ReservationObject(String name, String resourceVersion, ObjectMeta metadata, Map<String, Object> spec,
-                              Collection<String> cidrs, Map<String, Reservation> entries) {
+                              Collection<String> cidrs) {
         this.name = name;
         this.resourceVersion = resourceVersion;
         this.metadata = metadata;
         this.spec = spec;
         this.cidrs = new LinkedHashSet<>(cidrs);
-        this.entries = new TreeMap<>(entries);
     }
 
+    /** A new object, in the current format. */
     public static ReservationObject empty(String name) {
         return new ReservationObject(name, null, new ObjectMetaBuilder().withName(name)
-                .addToLabels(MANAGED_BY_LABEL, "capo").build(), new LinkedHashMap<>(), List.of(), Map.of());
+                .addToLabels(MANAGED_BY_LABEL, "capo").addToAnnotations(FORMAT_ANNOTATION, FORMAT).build(),
+                new LinkedHashMap<>(), List.of());
     }
 
     @SuppressWarnings("unchecked")
@@ -76,23 +70,13 @@ public final class ReservationObject {
         if (spec.get("reservedCIDRs") instanceof List<?> list) {
             list.forEach(item -> cidrs.add(String.valueOf(item)));
         }
-        Map<String, Reservation> entries = decode(meta.getAnnotations() == null ? null
-                : meta.getAnnotations().get(METADATA_ANNOTATION));
-        // metadata whose CIDR was removed by hand is no longer Capo's to hold
-        entries.keySet().retainAll(new LinkedHashSet<>(cidrs));
-        return new ReservationObject(meta.getName(), meta.getResourceVersion(), meta, spec, cidrs, entries);
+        return new ReservationObject(meta.getName(), meta.getResourceVersion(), meta, spec, cidrs);
     }
 
-    /**
-     * A working copy to change, without decoding the metadata annotation again (a full object holds about 250 KB of
-     * it, and every write starts from the last known state).
-     */
+    /** A working copy to change. */
     public ReservationObject copy() {
-        ReservationObject copy = new ReservationObject(name, resourceVersion, new ObjectMetaBuilder(metadata).build(),
-                new LinkedHashMap<>(spec), cidrs, entries);
-        copy.metadataBytes = metadataBytes();
-        copy.pendingGone = pendingGone();
-        return copy;
+        return new ReservationObject(name, resourceVersion, new ObjectMetaBuilder(metadata).build(),
+                new LinkedHashMap<>(spec), cidrs);
     }
 
     public String name() {
@@ -107,13 +91,9 @@ public final class ReservationObject {
         return resourceVersion != null;
     }
 
-    /** Capo's entries in this object. */
-    public Collection<Reservation> entries() {
-        return entries.values();
-    }
-
-    public Reservation entry(String cidr) {
-        return entries.get(cidr);
+    /** Whether the object is in the current format (nothing left to migrate or adopt). */
+    public boolean current() {
+        return FORMAT.equals(annotation(FORMAT_ANNOTATION)) && annotation(METADATA_ANNOTATION) == null;
     }
 
     public boolean containsCidr(String cidr) {
@@ -124,77 +104,32 @@ public final class ReservationObject {
         return List.copyOf(cidrs);
     }
 
+    /** Whether the stored object has a {@code spec.reservedCIDRs} list to append to. */
+    public boolean hasCidrList() {
+        return spec.get("reservedCIDRs") instanceof List<?>;
+    }
+
     public int size() {
-        return entries.size();
+        return cidrs.size();
     }
 
-    /** Adds or replaces Capo's entry for the CIDR. */
-    public void put(Reservation reservation) {
-        cidrs.add(reservation.cidr());
-        Reservation before = entries.put(reservation.cidr(), reservation);
-        if (metadataBytes >= 0) {
-            metadataBytes += entryBytes(reservation) - (before == null ? 0 : entryBytes(before));
-        }
-        if (pendingGone >= 0) {
-            pendingGone += (reservation.goneAt() == null ? 1 : 0) - (before != null && before.goneAt() == null ? 1 : 0);
-        }
+    /** Adds the CIDR; returns false when it was there already. */
+    public boolean add(String cidr) {
+        return cidrs.add(cidr);
     }
 
-    /** Removes Capo's entry for the CIDR; entries of others are never removed here. */
     public boolean remove(String cidr) {
-        Reservation before = entries.remove(cidr);
-        if (before == null) {
-            return false;
-        }
-        cidrs.remove(cidr);
-        if (metadataBytes >= 0) {
-            metadataBytes -= entryBytes(before);
-        }
-        if (pendingGone >= 0 && before.goneAt() == null) {
-            pendingGone--;
-        }
-        return true;
-    }
-
-    /** Removes a CIDR whatever its owner; only for adopting the Go Capo's object. */
-    public void removeForeign(String cidr) {
-        if (!remove(cidr)) {
-            cidrs.remove(cidr);
-        }
-    }
-
-    /**
-     * Whether a new entry still fits under Kubernetes' annotation limit, counting the object's other annotations,
-     * every entry as it will be once its pod is gone (each gets a {@code goneAt} then), and a margin.
-     */
-    public boolean fits(Reservation entry) {
-        long grown = annotationBytes() + (long) pendingGone() * GONE_AT_BYTES + entryBytes(entry)
-                + (entry.goneAt() == null ? GONE_AT_BYTES : 0);
-        return grown <= ANNOTATIONS_LIMIT - ANNOTATIONS_MARGIN;
-    }
-
-    /** Size of all annotations as they would be written: others' plus Capo's metadata. */
-    public int annotationBytes() {
-        int others = 0;
-        if (metadata.getAnnotations() != null) {
-            for (Map.Entry<String, String> a : metadata.getAnnotations().entrySet()) {
-                if (!a.getKey().equals(METADATA_ANNOTATION)) {
-                    others += a.getKey().length() + (a.getValue() == null ? 0 : a.getValue().length());
-                }
-            }
-        }
-        return others + METADATA_ANNOTATION.length() + metadataBytes();
-    }
-
-    /** What one entry adds to the metadata annotation: {@code "cidr":{...}} and a comma. */
-    static int entryBytes(Reservation r) {
-        return encode(List.of(r)).length() - 1;
+        return cidrs.remove(cidr);
     }
 
     public void annotate(String key, String value) {
         Map<String, String> annotations = metadata.getAnnotations() == null ? new HashMap<>()
                 : new HashMap<>(metadata.getAnnotations());
-        annotations.put(key, value);
+        if (value == null) {
+            annotations.remove(key);
+        } else {
+            annotations.put(key, value);
+        }
         metadata.setAnnotations(annotations);
     }
 
@@ -202,42 +137,27 @@ public final class ReservationObject {
         return metadata.getAnnotations() == null ? null : metadata.getAnnotations().get(key);
     }
 
+    /** The entries of Capo's first format (annotation {@value #METADATA_ANNOTATION}), by CIDR; empty without it. */
+    public Map<String, Reservation> legacyEntries() {
+        Map<String, Reservation> entries = decode(annotation(METADATA_ANNOTATION));
+        entries.keySet().retainAll(cidrs);
+        return entries;
+    }
+
     /** The object to write, carrying the resourceVersion it was read at (optimistic lock). */
     public GenericKubernetesResource toResource(String apiVersion) {
         GenericKubernetesResource resource = new GenericKubernetesResource();
         resource.setApiVersion(apiVersion);
         resource.setKind("IPReservation");
-        ObjectMeta meta = new ObjectMetaBuilder(metadata).withName(name).withResourceVersion(resourceVersion).build();
-        Map<String, String> annotations = meta.getAnnotations() == null ? new HashMap<>()
-                : new HashMap<>(meta.getAnnotations());
-        annotations.put(METADATA_ANNOTATION, encode(entries.values()));
-        meta.setAnnotations(annotations);
-        resource.setMetadata(meta);
+        resource.setMetadata(new ObjectMetaBuilder(metadata).withName(name).withResourceVersion(resourceVersion)
+                .build());
         Map<String, Object> newSpec = new LinkedHashMap<>(spec);
         newSpec.put("reservedCIDRs", List.copyOf(cidrs));
         resource.setAdditionalProperty("spec", newSpec);
         return resource;
     }
 
-    private int pendingGone() {
-        int count = pendingGone;
-        if (count < 0) {
-            count = (int) entries.values().stream().filter(r -> r.goneAt() == null).count();
-            pendingGone = count;
-        }
-        return count;
-    }
-
-    /** Size in bytes of the metadata annotation as it would be written (computed once, then kept up to date). */
-    public int metadataBytes() {
-        int bytes = metadataBytes;
-        if (bytes < 0) {
-            bytes = encode(entries.values()).length();
-            metadataBytes = bytes; // a benign race on a shared snapshot: every thread computes the same value
-        }
-        return bytes;
-    }
-
+    /** Capo's first format, as it wrote it (kept for tests of the migration). */
     static String encode(Collection<Reservation> reservations) {
         ObjectNode root = JSON.createObjectNode();
         for (Reservation r : reservations) {
@@ -262,7 +182,7 @@ public final class ReservationObject {
         }
     }
 
-    /** Unreadable metadata is treated as absent: the entries then count as someone else's and stay parked. */
+    /** Unreadable metadata is treated as absent: the entries then get repaired metadata and stay parked a full TTL. */
     static Map<String, Reservation> decode(String text) {
         Map<String, Reservation> out = new LinkedHashMap<>();
         if (text == null || text.isBlank()) {

@@ -10,7 +10,14 @@ public interface StoreMetrics {
 
     void writeFailure(String object);
 
+    /** A successful write (create, patch, delete) of one ReservedIP, off the critical path. */
+    void metadataWrite(long nanos);
+
     StoreMetrics NONE = new StoreMetrics() {
+        @Override
+        public void metadataWrite(long nanos) {
+        }
+
         @Override
         public void write(String object, long nanos) {
         }

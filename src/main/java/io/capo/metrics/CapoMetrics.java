@@ -54,6 +54,7 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
             "invalid", "start-failed");
     private static final List<String> CONFIG_REFUSAL_REASONS = List.of(ConfigException.EMPTY,
             ConfigException.KEYS_DROPPED, ConfigException.INVALID, ConfigException.UNREADABLE);
+    public static final String METADATA_WRITES = "capo_reservedip_writes";
 
     private final MeterRegistry registry;
     private final AtomicLong evictions = new AtomicLong();
@@ -199,5 +200,11 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
     public void webhookConnectionClosed(String reason) {
         Counter.builder(WEBHOOK_CONNECTIONS_CLOSED).description("Webhook connections closed by Capo, by reason")
                 .tag("reason", reason).register(registry).increment();
+    }
+
+    @Override
+    public void metadataWrite(long nanos) {
+        Counter.builder(METADATA_WRITES).description("Writes of ReservedIP objects (reservation metadata, written "
+                + "after the address is parked)").register(registry).increment();
     }
 }

@@ -91,6 +91,7 @@ public final class ReleaseCycle {
         }
         ReleasePolicy policy = policy(defaults.get(), ttl, maxCount, namespaceTtl);
         Instant now = clock.instant();
+        ledger.repair(now);
         ReleasePlan plan = planner.plan(now, ledger.held(), policy, liveness);
         if (plan.isEmpty()) {
             return plan;

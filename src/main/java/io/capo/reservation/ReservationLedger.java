@@ -20,6 +20,13 @@ public interface ReservationLedger {
      */
     CompletableFuture<Integer> apply(Collection<Reservation> releases, Collection<Reservation> markGone);
 
+    /**
+     * Leader only: completes what a crash between two writes left half done (an address parked without its
+     * metadata is held a full time to live from now; metadata of an address no longer parked is dropped).
+     * Returns how many entries it changed.
+     */
+    int repair(Instant now);
+
     /** The entries Capo holds, as last seen. */
     Collection<Reservation> held();
 

@@ -9,6 +9,8 @@ public final class ReservationReason {
     public static final String NODE_DELETED = "node-deleted";
     public static final String LATE = "late";
     public static final String ADOPTED = "adopted";
+    /** The address was parked, but the write of its metadata never happened (a crash between the two). */
+    public static final String REPAIRED = "repaired";
 
     private ReservationReason() {
     }

@@ -5,6 +5,7 @@ import io.capo.config.CapoSettings;
 import io.capo.config.ConfigReloader;
 import io.capo.config.FailureMode;
 import io.capo.config.FileWatcher;
+import io.capo.config.GoDuration;
 import io.capo.config.LoadedConfig;
 import io.capo.config.SelectorMode;
 import io.capo.config.SelectorRequirement;
@@ -48,7 +49,10 @@ import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -58,8 +62,14 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class CapoConfiguration implements CamelConfiguration {
 
     private static final Logger LOG = LoggerFactory.getLogger(CapoConfiguration.class);
-    /** Keeps each reservation object's metadata annotation well under Kubernetes' 256 KiB limit. */
-    static final int MAX_ENTRIES_PER_OBJECT = 900;
+    /**
+     * Most CIDRs in one IPReservation: about 20 bytes each, so 200 KB at most, which Calico IPAM downloads on every
+     * assignment (the metadata lives in ReservedIP objects, which it never reads).
+     */
+    static final int MAX_ENTRIES_PER_OBJECT = 10_000;
+    /** How long a CIDR may lack its ReservedIP before the leader repairs it (property, Go duration). */
+    static final String REPAIR_GRACE_PROPERTY = "capo.repairGrace";
+    static final Duration REPAIR_GRACE = Duration.ofMinutes(1);
     static final String RELEASE_PERIOD_PROPERTY = "capo.ipReleasePeriodMillis";
     /**
      * Vert.x worker threads of the HTTP servers. platform-http runs each webhook call on a worker thread, which then
@@ -116,7 +126,9 @@ public final class CapoConfiguration implements CamelConfiguration {
         giveServersLimitedVertx(context, limits, metrics);
 
         CalicoReservationStore store = new CalicoReservationStore(client, new CalicoApi(s.calicoApiVersion()),
-                s.reservationObjectName(), s.reservationObjects(), MAX_ENTRIES_PER_OBJECT, metrics);
+                namespace, s.reservationObjectName(), s.reservationObjects(), MAX_ENTRIES_PER_OBJECT,
+                Optional.ofNullable(all.getProperty(REPAIR_GRACE_PROPERTY)).map(GoDuration::parse).orElse(REPAIR_GRACE),
+                metrics);
         storeRef.set(store);
         AtomicReference<SelectionPolicy> selection = new AtomicReference<>(selectionPolicy(s));
         ClusterCache cluster = new ClusterCache(client, Duration.ofMinutes(10).toMillis(), selection::get);
@@ -125,9 +137,15 @@ public final class CapoConfiguration implements CamelConfiguration {
         AtomicReference<ReleasePolicy> releasePolicy = new AtomicReference<>(releasePolicy(s));
 
         ApiPodLookup podLookup = new ApiPodLookup(client);
+        // builds webhook answers once their writes completed, off the writers' threads
+        ExecutorService answers = Executors.newFixedThreadPool(2, runnable -> {
+            Thread thread = new Thread(runnable, "capo-webhook-answers");
+            thread.setDaemon(true);
+            return thread;
+        });
         PodIpReservationWebhook webhook = new PodIpReservationWebhook(cluster, store, webhookPolicy::get,
                 node -> PodFactsMapper.from(client.getKubernetesSerialization().convertValue(node, Pod.class)),
-                new ClusterPodConfirmation(cluster, podLookup), metrics, clock);
+                new ClusterPodConfirmation(cluster, podLookup), metrics, clock, answers);
         PodEventBackstop backstop = new PodEventBackstop(cluster, store, selection::get,
                 () -> settings.current().ipReserveTime(), metrics, clock);
         ReleaseCycle releaseCycle = new ReleaseCycle(store, new CachePodLiveness(cluster), cluster::synced,
@@ -144,6 +162,7 @@ public final class CapoConfiguration implements CamelConfiguration {
 
         List<AutoCloseable> closeables = new ArrayList<>();
         closeables.add(podLookup);
+        closeables.add(answers::shutdown);
         // the election gets a client of its own: its lease calls must not queue behind reservation writes;
         // added before the election service, so that it is closed after the service stopped
         KubernetesClient electionClient = new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();

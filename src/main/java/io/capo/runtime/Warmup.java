@@ -64,7 +64,7 @@ final class Warmup {
                         }
                     }, Clock.systemUTC());
             for (int i = 0; i < ROUNDS; i++) {
-                webhook.review(review(i));
+                webhook.review(review(i)).join();
             }
             LOG.info("webhook path warmed up in {} ms", (System.nanoTime() - start) / 1_000_000);
         } catch (RuntimeException e) {
@@ -124,6 +124,11 @@ final class Warmup {
         @Override
         public CompletableFuture<Integer> apply(Collection<Reservation> releases, Collection<Reservation> markGone) {
             return CompletableFuture.completedFuture(0);
+        }
+
+        @Override
+        public int repair(Instant now) {
+            return 0;
         }
 
         @Override

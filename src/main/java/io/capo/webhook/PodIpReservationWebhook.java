@@ -1,6 +1,7 @@
 package io.capo.webhook;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.capo.logging.Failures;
 import io.capo.reservation.Cidrs;
 import io.capo.reservation.ClusterView;
 import io.capo.reservation.NamespaceFacts;
@@ -22,7 +23,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
@@ -44,6 +46,8 @@ public final class PodIpReservationWebhook {
     private final PodConfirmation confirmation;
     private final WebhookMetrics metrics;
     private final Clock clock;
+    /** Where an answer is built once its write completed (not on the writer's thread). */
+    private final Executor answers;
     /**
      * Writes that missed the budget of a call that then let the pod go, by pod UID, while still pending. The API
      * server calls the webhook several times for one DELETE (graceful update, then the removal); once a write has
@@ -55,6 +59,13 @@ public final class PodIpReservationWebhook {
     public PodIpReservationWebhook(ClusterView cluster, ReservationLedger ledger, Supplier<WebhookPolicy> policy,
                                    Function<JsonNode, PodFacts> podReader, PodConfirmation confirmation,
                                    WebhookMetrics metrics, Clock clock) {
+        this(cluster, ledger, policy, podReader, confirmation, metrics, clock, Runnable::run);
+    }
+
+    public PodIpReservationWebhook(ClusterView cluster, ReservationLedger ledger, Supplier<WebhookPolicy> policy,
+                                   Function<JsonNode, PodFacts> podReader, PodConfirmation confirmation,
+                                   WebhookMetrics metrics, Clock clock, Executor answers) {
+        this.answers = answers;
         this.cluster = cluster;
         this.ledger = ledger;
         this.policy = policy;
@@ -64,13 +75,17 @@ public final class PodIpReservationWebhook {
         this.clock = clock;
     }
 
-    /** Answers one AdmissionReview; throws {@link BadAdmissionRequestException} for a body it cannot read. */
-    public String review(String body) {
+    /**
+     * Answers one AdmissionReview; throws {@link BadAdmissionRequestException} for a body it cannot read. The answer
+     * completes when the reservation write did, or when the budget ran out: no thread waits for it here (Camel's
+     * bean component completes the exchange when the returned stage does).
+     */
+    public CompletableFuture<String> review(String body) {
         return review(body, "unknown");
     }
 
     /** As {@link #review(String)}, naming the caller's address in the log when its review is not confirmed. */
-    public String review(String body, String remoteAddress) {
+    public CompletableFuture<String> review(String body, String remoteAddress) {
         long start = System.nanoTime();
         AdmissionRequest request;
         try {
@@ -86,11 +101,25 @@ public final class PodIpReservationWebhook {
             metrics.request(request.operationLabel(), "bad-request", System.nanoTime() - start);
             throw e;
         }
-        metrics.request(request.operationLabel(), answer.result, System.nanoTime() - start);
-        return answer.body;
+        return answer.completion().thenApply(done -> {
+            metrics.request(request.operationLabel(), done.result(), System.nanoTime() - start);
+            return done.body();
+        });
     }
 
-    record Answer(String result, String body) {
+    /** An answer, or (for a write under way) the answer to come. */
+    record Answer(String result, String body, CompletableFuture<Answer> later) {
+        Answer(String result, String body) {
+            this(result, body, null);
+        }
+
+        static Answer later(CompletableFuture<Answer> later) {
+            return new Answer(null, null, later);
+        }
+
+        CompletableFuture<Answer> completion() {
+            return later != null ? later : CompletableFuture.completedFuture(this);
+        }
     }
 
     Answer decide(AdmissionRequest request) {
@@ -173,35 +202,50 @@ public final class PodIpReservationWebhook {
         ReservationRequest reservation = new ReservationRequest(pod.namespace(), pod.name(), pod.uid(), pod.node(),
                 cidrs, reason, now, alreadyGone ? now : null, verdict.ttl());
         boolean failsOpen = !current.denyOnFailure() || alreadyGone;
-        CompletableFuture<ReserveResult> write = null;
+        CompletableFuture<ReserveResult> earlier = pendingAfterFailOpen.get(pod.uid());
+        if (failsOpen && earlier != null && !earlier.isDone()) {
+            return failed(request, pod, cidrs, current, alreadyGone, "an earlier write for this pod is still pending");
+        }
+        CompletableFuture<ReserveResult> write;
         try {
-            CompletableFuture<ReserveResult> earlier = pendingAfterFailOpen.get(pod.uid());
-            if (failsOpen && earlier != null && !earlier.isDone()) {
-                return failed(request, pod, cidrs, current, alreadyGone,
-                        "an earlier write for this pod is still pending");
-            }
             write = ledger.reserve(reservation);
-            ReserveResult result = write.get(current.budget().toMillis(), TimeUnit.MILLISECONDS);
-            if (result.added() > 0) {
-                metrics.reserved(reason, result.added());
-                LOG.info("parked IP {} of pod {} ({})", String.join(",", cidrs), pod.key(), reason);
-                return new Answer("reserved", AdmissionReviews.allow(request, null));
-            }
-            return new Answer("already-reserved", AdmissionReviews.allow(request, null));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return failed(request, pod, cidrs, current, alreadyGone, "interrupted");
-        } catch (TimeoutException e) {
+        } catch (RuntimeException e) {
+            return failed(request, pod, cidrs, current, alreadyGone, Failures.describe(e));
+        }
+        long budget = current.budget().toMillis();
+        // a dependent stage times out, never the write itself: it stays queued and lands
+        CompletableFuture<Answer> answer = write.thenApply(Function.identity())
+                .orTimeout(budget, TimeUnit.MILLISECONDS)
+                .handleAsync((result, error) -> {
+                    try (PodLogContext ignored = PodLogContext.of(pod.namespace(), pod.name(), String.join(",", cidrs))) {
+                        return answer(request, pod, cidrs, current, alreadyGone, failsOpen, write, result, error);
+                    }
+                }, answers);
+        return Answer.later(answer);
+    }
+
+    private Answer answer(AdmissionRequest request, PodFacts pod, List<String> cidrs, WebhookPolicy current,
+                          boolean alreadyGone, boolean failsOpen, CompletableFuture<ReserveResult> write,
+                          ReserveResult result, Throwable error) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (cause instanceof TimeoutException) {
             if (failsOpen) {
-                CompletableFuture<ReserveResult> pending = write;
-                pendingAfterFailOpen.put(pod.uid(), pending);
-                pending.whenComplete((r, error) -> pendingAfterFailOpen.remove(pod.uid(), pending));
+                pendingAfterFailOpen.put(pod.uid(), write);
+                write.whenComplete((r, e) -> pendingAfterFailOpen.remove(pod.uid(), write));
             }
             return failed(request, pod, cidrs, current, alreadyGone,
                     "the write did not complete within " + current.budget().toMillis() + " ms");
-        } catch (ExecutionException e) {
-            return failed(request, pod, cidrs, current, alreadyGone, String.valueOf(e.getCause().getMessage()));
         }
+        if (cause != null) {
+            return failed(request, pod, cidrs, current, alreadyGone, Failures.describe(cause));
+        }
+        if (result.added() > 0) {
+            String reason = request.isPodDelete() ? ReservationReason.DELETE : ReservationReason.EVICTION;
+            metrics.reserved(reason, result.added());
+            LOG.info("parked IP {} of pod {} ({})", String.join(",", cidrs), pod.key(), reason);
+            return new Answer("reserved", AdmissionReviews.allow(request, null));
+        }
+        return new Answer("already-reserved", AdmissionReviews.allow(request, null));
     }
 
     private Answer failed(AdmissionRequest request, PodFacts pod, List<String> cidrs, WebhookPolicy current,

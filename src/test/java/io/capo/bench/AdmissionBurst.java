@@ -180,6 +180,10 @@ final class AdmissionBurst {
             writesSettled = delta(replicas, capoBefore, "capo_ipreservation_writes_total");
             conflicts = delta(replicas, capoBefore, "capo_ipreservation_conflicts_total");
             Map<String, String> stored = cluster.storedUids(objects);
+            long[] size = cluster.objectBytes(objects);
+            System.out.printf("IPReservation after the burst (N=%d): %d bytes as served for %d addresses (%.1f per "
+                    + "address, managedFields included)%n", n, size[0], size[1], size[1] == 0 ? 0.0
+                    : (double) size[0] / size[1]);
             for (Map.Entry<String, String> e : expected.entrySet()) {
                 String held = stored.get(e.getKey());
                 if (held == null || !held.startsWith(e.getValue())) {

@@ -164,24 +164,44 @@ final class BenchCluster implements AutoCloseable {
         return names;
     }
 
-    /** Every stored reservation of the run, over all objects. */
+    /** Every stored reservation of the run (a parked CIDR and its ReservedIP), over all objects. */
     Map<String, String> storedUids(int objects) {
-        Map<String, String> uids = new LinkedHashMap<>();
+        java.util.Set<String> parked = new java.util.HashSet<>();
         for (String name : objectNames(objects)) {
-            ItSupport.StoredReservations stored = ItSupport.read(client(), CalicoApi.V3, name);
-            stored.entries().forEach((cidr, entry) -> {
-                if (stored.cidrs().contains(cidr)) {
-                    uids.put(cidr, entry.path("uid").asText() + (entry.hasNonNull("goneAt") ? "|gone" : ""));
-                }
-            });
+            parked.addAll(ItSupport.read(client(), CalicoApi.V3, name).cidrs());
+        }
+        Map<String, String> uids = new LinkedHashMap<>();
+        for (var r : ItSupport.reservedIps(client(), env.objectName())) {
+            var entry = ItSupport.JSON_MAPPER.valueToTree(r.getAdditionalProperties().get("spec"));
+            String cidr = entry.path("cidr").asText();
+            if (parked.contains(cidr)) {
+                uids.put(cidr, entry.path("uid").asText() + (entry.hasNonNull("goneAt") ? "|gone" : ""));
+            }
         }
         return uids;
+    }
+
+    /** Serialized size in bytes of the run's IPReservation objects as the API server serves them, and their CIDRs. */
+    long[] objectBytes(int objects) {
+        long bytes = 0;
+        long cidrs = 0;
+        for (String name : objectNames(objects)) {
+            var r = client().genericKubernetesResources(new CalicoApi(CalicoApi.V3).context()).withName(name).get();
+            if (r != null) {
+                bytes += client().getKubernetesSerialization().asJson(r).getBytes(StandardCharsets.UTF_8).length;
+                cidrs += ItSupport.read(client(), CalicoApi.V3, name).cidrs().size();
+            }
+        }
+        return new long[]{bytes, cidrs};
     }
 
     void deleteObjects(int objects) {
         for (String name : objectNames(objects)) {
             client().genericKubernetesResources(new CalicoApi(CalicoApi.V3).context()).withName(name).delete();
         }
+        client().genericKubernetesResources(io.capo.kubernetes.ReservedIps.context())
+                .inNamespace(ItSupport.CAPO_NAMESPACE).withLabel(io.capo.kubernetes.ReservedIps.SET_LABEL,
+                        env.objectName()).delete();
     }
 
     @Override

@@ -41,7 +41,7 @@ final class ReleaseCycleBench {
 
     static final Duration TTL = Duration.ofMinutes(40);
     static final Duration PERIOD = Duration.ofSeconds(5);
-    static final int MAX_ENTRIES_PER_OBJECT = 900; // as CapoConfiguration
+    static final int MAX_ENTRIES_PER_OBJECT = 10_000; // as CapoConfiguration
     static final long ANNOTATIONS_LIMIT = 256 * 1024;
     static final long OBJECT_LIMIT = 1536 * 1024; // etcd's default request limit, about 1.5 MiB
 
@@ -92,8 +92,8 @@ final class ReleaseCycleBench {
     Result run(int held, int objects, boolean longNames, int warmup, int cycles, double load1) throws Exception {
         CountingStoreMetrics metrics = new CountingStoreMetrics();
         CalicoApi api = new CalicoApi(CalicoApi.V3);
-        CalicoReservationStore store = new CalicoReservationStore(client, api, baseName, objects,
-                MAX_ENTRIES_PER_OBJECT, metrics);
+        CalicoReservationStore store = new CalicoReservationStore(client, api, "default", baseName, objects,
+                MAX_ENTRIES_PER_OBJECT, Duration.ofMinutes(1), metrics);
         try {
             store.start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -125,9 +125,9 @@ final class ReleaseCycleBench {
             }
             long fillMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - fillStart);
             double fillWrites = metrics.writes.get();
-            // wait until the informer shows everything written
-            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (store.heldCount() < accepted && System.nanoTime() < deadline) {
+            // wait until the informers show everything written, the metadata (written after the CIDRs) included
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+            while (store.held().size() < accepted && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
 

@@ -69,6 +69,17 @@ class CapoConfigLoaderTest {
         assertThat(loader.parse(yaml, Map.of()).settings()).isEqualTo(CapoSettings.defaults());
     }
 
+    @ParameterizedTest(name = "timeoutSeconds {0} -> budget {1} ms")
+    @org.junit.jupiter.params.provider.CsvSource({"10, 8000", "30, 28000", "3, 1000", "1, 1000"})
+    void theBudgetFollowsTheWebhookTimeoutUnlessGiven(int timeoutSeconds, long budgetMillis) {
+        String yaml = "webhook: {timeoutSeconds: " + timeoutSeconds + "}\n";
+        assertThat(loader.parse(yaml, Map.of()).settings().webhookBudget()).isEqualTo(Duration.ofMillis(budgetMillis));
+        assertThat(loader.parse(yaml + "webhookBudget: 2s\n", Map.of()).settings().webhookBudget())
+                .as("an explicit budget wins").isEqualTo(Duration.ofSeconds(2));
+        assertThat(loader.parse(yaml, Map.of("webhookBudget", "4s")).settings().webhookBudget())
+                .isEqualTo(Duration.ofSeconds(4));
+    }
+
     @Test
     void everyKeyIsRead() {
         String yaml = """
@@ -169,6 +180,7 @@ class CapoConfigLoaderTest {
                 Arguments.of("failureMode: retry", "capo_config.yaml: failureMode: \"retry\" is not a failure mode"),
                 Arguments.of("namespaceLabel: ip-reserve", "namespaceLabel: \"ip-reserve\" is not in the form"),
                 Arguments.of("webhookBudget: 30s", "capo_config.yaml: webhookBudget: must be less than 30s"),
+                Arguments.of("webhook: {timeoutSeconds: 31}", "webhook.timeoutSeconds: must be between 1 and 30"),
                 Arguments.of("staleGrace: -1m", "capo_config.yaml: staleGrace: must be greater than 0"),
                 Arguments.of("calicoApiVersion: projectcalico.org/v2", "calicoApiVersion: \"projectcalico.org/v2\""),
                 Arguments.of("reservationObjects: 17", "reservationObjects: must be between 1 and 16, got 17"),

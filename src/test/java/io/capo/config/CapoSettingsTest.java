@@ -31,7 +31,7 @@ class CapoSettingsTest {
         assertThat(D.namespaceLabelKey()).isEqualTo("ip-reserve");
         assertThat(D.namespaceLabelValue()).isEqualTo("enabled");
         assertThat(D.failureMode()).isEqualTo(FailureMode.DENY);
-        assertThat(D.webhookBudget()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(D.webhookBudget()).isEqualTo(Duration.ofSeconds(8));
         assertThat(D.staleGrace()).isEqualTo(Duration.ofMinutes(5));
         assertThat(D.calicoApiVersion()).isEqualTo("projectcalico.org/v3");
         assertThat(D.reservationObjects()).isEqualTo(1);
@@ -50,7 +50,7 @@ class CapoSettingsTest {
         assertThat(line).doesNotContain("\n").contains(
                 "ipReserveMaxCount=300", "ipReserveTime=40m", "ipReleasePeriod=5s",
                 "labelSelector=anyOf[statefulset.kubernetes.io/pod-name Exists, brokerId Exists]",
-                "namespaceLabel=ip-reserve=enabled", "failureMode=deny", "webhookBudget=3s", "staleGrace=5m",
+                "namespaceLabel=ip-reserve=enabled", "failureMode=deny", "webhookBudget=8s", "staleGrace=5m",
                 "calicoApiVersion=projectcalico.org/v3", "reservationObjects=1",
                 "reservationObjectName=ip-reserve-delay-release", "leaderElect=true", "leaseDuration=15s",
                 "renewDeadline=10s", "retryPeriod=2s", "webhook.port=9443",

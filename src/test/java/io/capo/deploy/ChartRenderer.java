@@ -210,8 +210,24 @@ public final class ChartRenderer {
                 + "  labels:\n"
                 + "    app.kubernetes.io/part-of: capo\n"
                 + "    pod-security.kubernetes.io/enforce: restricted\n"
+                + "---\n"
+                + crds()
                 + (rendered.startsWith("---") ? "" : "---\n")
                 + rendered;
+    }
+
+    /** The chart's own CRDs (helm/capo/crds, which helm install applies and helm template leaves out). */
+    static String crds() {
+        try (Stream<Path> files = Files.list(projectRoot().resolve("helm/capo/crds"))) {
+            StringBuilder out = new StringBuilder();
+            for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
+                out.append("# Source: capo/crds/").append(file.getFileName()).append('\n')
+                        .append(Files.readString(file).strip()).append('\n');
+            }
+            return out.toString();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /**

@@ -82,7 +82,9 @@ class DeployFilesTest {
         assertThat(install.ofKind("Secret")).as("no private key in a committed file").isEmpty();
         JsonNode capo = HelmChartTest.capo(install.only("Deployment"));
         assertThat(capo.path("lifecycle").path("preStop").path("sleep").path("seconds").asInt()).isEqualTo(5);
-        for (JsonNode o : install.objects().subList(1, install.objects().size())) {
+        assertThat(install.objects().get(1).path("metadata").path("name").asText()).as("Capo's CRD, from helm/capo/crds")
+                .isEqualTo("reservedips.capo.io");
+        for (JsonNode o : install.objects().subList(2, install.objects().size())) {
             assertThat(o.path("metadata").path("labels").path("helm.sh/chart").asText()).as("from the chart").startsWith("capo-");
         }
     }

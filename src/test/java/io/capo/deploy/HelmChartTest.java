@@ -240,6 +240,7 @@ class HelmChartTest {
                 "[projectcalico.org] [ipreservations] [ip-reserve-delay-release] [update]");
         // the Lease is renewed with a JSON merge patch (fabric8's LeaseLock), so patch is needed, list and watch not
         assertThat(rules(defaults.one("Role", "capo-manager"))).containsExactlyInAnyOrder(
+                "[capo.io] [reservedips] [] [get, list, watch, create, update, patch, delete]",
                 "[] [configmaps] [ip-reserve-delay-release] [get]",
                 "[coordination.k8s.io] [leases] [] [create]",
                 "[coordination.k8s.io] [leases] [capo] [get, update, patch]");
@@ -273,6 +274,8 @@ class HelmChartTest {
         assertThat(s.selectorMode()).isEqualTo(d.selectorMode());
         assertThat(s.failureMode()).isEqualTo(d.failureMode());
         assertThat(s.webhookBudget()).isEqualTo(d.webhookBudget());
+        assertThat(configText(defaults)).as("derived from webhook.timeoutSeconds, not rendered")
+                .doesNotContain("webhookBudget").contains("timeoutSeconds: 10");
         assertThat(s.staleGrace()).isEqualTo(d.staleGrace());
         assertThat(s.matchExpressions()).isEqualTo(d.matchExpressions());
         assertThat(s.leaderElection().leaseDuration()).isEqualTo(d.leaderElection().leaseDuration());
@@ -397,6 +400,7 @@ class HelmChartTest {
                 "[crd.projectcalico.org] [ipreservations] [] [get, list, watch, create]",
                 "[crd.projectcalico.org] [ipreservations] [capo-parked, capo-parked-1, capo-parked-2, capo-parked-3] [update]");
         assertThat(rules(all.one("Role", "capo-all-manager"))).containsExactlyInAnyOrder(
+                "[capo.io] [reservedips] [] [get, list, watch, create, update, patch, delete]",
                 "[] [configmaps] [capo-parked] [get]",
                 "[, events.k8s.io] [events] [] [create, patch]");
         JsonNode leaderRole = all.one("Role", "capo-all-leader-election");
@@ -480,6 +484,23 @@ class HelmChartTest {
     }
 
     // ---------------------------------------------------------------- other paths
+
+    @Test
+    void theServingKeyCanBeEcdsa() {
+        JsonNode rsa = defaults.one("Certificate", "capo-serving-cert").path("spec");
+        assertThat(rsa.path("privateKey").path("algorithm").asText()).isEqualTo("RSA");
+        assertThat(rsa.path("privateKey").path("size").asInt()).isEqualTo(2048);
+        assertThat(rsa.path("usages").toString()).contains("key encipherment");
+
+        Manifests m = Manifests.of(ChartRenderer.render(null, "capo", "ip-reserve",
+                Map.of("webhook.certManager.privateKey.algorithm", "ECDSA")));
+        JsonNode ecdsa = m.one("Certificate", "capo-serving-cert").path("spec");
+        assertThat(ecdsa.path("privateKey").path("algorithm").asText()).isEqualTo("ECDSA");
+        assertThat(ecdsa.path("privateKey").path("size").asInt()).isEqualTo(256);
+        assertThat(ecdsa.path("privateKey").path("encoding").asText()).isEqualTo("PKCS8");
+        assertThat(ecdsa.path("usages").toString()).as("no key encipherment with an EC key")
+                .doesNotContain("key encipherment").contains("digital signature");
+    }
 
     @Test
     void withoutCertManagerTheChartGeneratesTheCertificate() throws Exception {
@@ -584,9 +605,12 @@ class HelmChartTest {
     // ---------------------------------------------------------------- helpers
 
     static LoadedConfig loadConfig(Manifests m) {
-        String yaml = m.ofKind("ConfigMap").stream().filter(c -> c.path("data").has("capo_config.yaml")).findFirst()
+        return new CapoConfigLoader().parse(configText(m), Map.of());
+    }
+
+    static String configText(Manifests m) {
+        return m.ofKind("ConfigMap").stream().filter(c -> c.path("data").has("capo_config.yaml")).findFirst()
                 .orElseThrow().path("data").path("capo_config.yaml").asText();
-        return new CapoConfigLoader().parse(yaml, Map.of());
     }
 
     static JsonNode podSpec(JsonNode deployment) {

@@ -102,7 +102,9 @@ class ApiServerOutageIT {
             assertThat(refused).as("deletion refused").isNotNull();
             assertThat(refused.getCode()).isEqualTo(429);
             assertThat(refused.getMessage()).contains("capo could not park IP " + refusedIp + "/32");
-            assertThat(answeredMs).as("answered within the webhook budget, not the 10s timeout").isLessThan(8_000);
+            // the default budget: the webhook's timeoutSeconds (10) less 2s; Capo answers, not the API server's timeout
+            assertThat(answeredMs).as("answered at the 8s webhook budget, before the 10s timeout")
+                    .isBetween(8_000L, 9_999L);
             assertThat(podExists(client, ns, "refused-0")).isTrue();
             // nothing to write: a pod Capo does not select, and the final delete of a pod already parked
             once.pods().inNamespace(ns).withName("web-0").withGracePeriod(0).delete();
@@ -114,7 +116,8 @@ class ApiServerOutageIT {
             env.registerWebhook(second, ns);
             start = System.nanoTime();
             once.pods().inNamespace(ns).withName("allowed-0").withGracePeriod(0).delete();
-            assertThat((System.nanoTime() - start) / 1_000_000).as("answered within the budget").isLessThan(8_000);
+            assertThat((System.nanoTime() - start) / 1_000_000).as("answered before the 10s timeout")
+                    .isLessThan(10_000);
             assertThat(podExists(client, ns, "allowed-0")).isFalse();
             assertThat(metric(second, "capo_webhook_requests_total", "result=\"failed-open\"")).isPositive();
         }

@@ -1,6 +1,7 @@
 package io.capo.it;
 
 import io.capo.kubernetes.CalicoApi;
+import io.capo.kubernetes.ReservedIps;
 import io.capo.testing.CapoInstance;
 import io.capo.testing.TestCertificates;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -220,6 +221,8 @@ public final class ItEnvironment implements AutoCloseable {
         }
         try {
             client.genericKubernetesResources(new CalicoApi(calicoApiVersion).context()).withName(objectName).delete();
+            client.genericKubernetesResources(ReservedIps.context()).inNamespace(ItSupport.CAPO_NAMESPACE)
+                    .withLabel(ReservedIps.SET_LABEL, objectName).delete();
             client.leases().inNamespace("default").withName(leaseName).delete();
         } catch (RuntimeException e) {
             LOG.warn("cannot delete {} / Lease {}: {}", objectName, leaseName, e.toString());

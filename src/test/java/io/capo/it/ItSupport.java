@@ -3,7 +3,7 @@ package io.capo.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.capo.kubernetes.CalicoApi;
-import io.capo.kubernetes.ReservationObject;
+import io.capo.kubernetes.ReservedIps;
 import io.capo.testing.CapoInstance;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -21,7 +21,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -33,6 +32,7 @@ public final class ItSupport {
 
     public static final String STATEFUL_LABEL = "statefulset.kubernetes.io/pod-name";
     private static final ObjectMapper JSON = new ObjectMapper();
+    public static final ObjectMapper JSON_MAPPER = JSON;
     private static final AtomicInteger IPS = new AtomicInteger();
     private static final AtomicInteger NAMES = new AtomicInteger();
 
@@ -143,6 +143,10 @@ public final class ItSupport {
         return read(client, CalicoApi.V3, objectName);
     }
 
+    /** The namespace Capo runs in on the test bed (no POD_NAMESPACE, no namespace in the kubeconfig). */
+    public static final String CAPO_NAMESPACE = "default";
+
+    /** The CIDRs of the IPReservation plus, by CIDR, the spec of each ReservedIP of that object set. */
     @SuppressWarnings("unchecked")
     public static StoredReservations read(KubernetesClient client, String apiVersion, String objectName) {
         GenericKubernetesResource resource = client.genericKubernetesResources(new CalicoApi(apiVersion).context())
@@ -156,17 +160,17 @@ public final class ItSupport {
             list.forEach(c -> cidrs.add(String.valueOf(c)));
         }
         Map<String, JsonNode> entries = new LinkedHashMap<>();
-        Map<String, String> annotations = resource.getMetadata().getAnnotations() == null ? new HashMap<>()
-                : resource.getMetadata().getAnnotations();
-        String text = annotations.get(ReservationObject.METADATA_ANNOTATION);
-        if (text != null) {
-            try {
-                JSON.readTree(text).fields().forEachRemaining(f -> entries.put(f.getKey(), f.getValue()));
-            } catch (Exception e) {
-                throw new IllegalStateException("unreadable " + ReservationObject.METADATA_ANNOTATION + ": " + text, e);
-            }
+        for (GenericKubernetesResource r : reservedIps(client, objectName)) {
+            JsonNode entry = JSON.valueToTree(r.getAdditionalProperties().get("spec"));
+            entries.put(entry.path("cidr").asText(), entry);
         }
         return new StoredReservations(List.copyOf(cidrs), entries, resource.getMetadata().getResourceVersion());
+    }
+
+    /** The ReservedIP objects of one object set (its base name). */
+    public static List<GenericKubernetesResource> reservedIps(KubernetesClient client, String baseName) {
+        return client.genericKubernetesResources(ReservedIps.context()).inNamespace(CAPO_NAMESPACE)
+                .withLabel(ReservedIps.SET_LABEL, baseName).list().getItems();
     }
 
     /**

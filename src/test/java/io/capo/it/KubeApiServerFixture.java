@@ -68,7 +68,8 @@ public final class KubeApiServerFixture {
             Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "kube-apiserver-stop"));
             KubeApiServerFixture fixture = new KubeApiServerFixture(server);
             MockCluster.installCrds(fixture.client);
-            for (String crd : List.of("ipreservations.projectcalico.org", "ipreservations.crd.projectcalico.org")) {
+            for (String crd : List.of("ipreservations.projectcalico.org", "ipreservations.crd.projectcalico.org",
+                    "reservedips.capo.io")) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> isEstablished(fixture.client, crd));
             }
             LOG.warn("kube-apiserver {} ({}) ready in {} ms", version, offline ? "local binaries" : "downloaded",

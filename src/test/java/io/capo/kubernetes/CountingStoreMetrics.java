@@ -8,6 +8,12 @@ public final class CountingStoreMetrics implements StoreMetrics {
     public final AtomicInteger writes = new AtomicInteger();
     public final AtomicInteger conflicts = new AtomicInteger();
     public final AtomicInteger failures = new AtomicInteger();
+    public final AtomicInteger metadataWrites = new AtomicInteger();
+
+    @Override
+    public void metadataWrite(long nanos) {
+        metadataWrites.incrementAndGet();
+    }
 
     @Override
     public void write(String object, long nanos) {

@@ -165,4 +165,11 @@ class ReleaseCycleTest {
         assertThat(ReleaseCycle.parseNamespaceTtl(" kafka=2h , redis=90m ,"))
                 .containsEntry("kafka", Duration.ofHours(2)).containsEntry("redis", Duration.ofMinutes(90));
     }
+
+    @Test
+    void everyCycleLetsTheLedgerRepairHalfDoneWritesFirst() {
+        cycle.run();
+        cycle.run();
+        assertThat(ledger.repairs.get()).isEqualTo(2);
+    }
 }

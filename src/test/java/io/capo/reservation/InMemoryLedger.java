@@ -79,6 +79,15 @@ public final class InMemoryLedger implements ReservationLedger {
         return CompletableFuture.completedFuture(removed);
     }
 
+    /** Counts the leader's repair calls; there is nothing half-written in memory to repair. */
+    public final AtomicInteger repairs = new AtomicInteger();
+
+    @Override
+    public int repair(Instant now) {
+        repairs.incrementAndGet();
+        return 0;
+    }
+
     @Override
     public Collection<Reservation> held() {
         return new ArrayList<>(entries.values());

@@ -18,7 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** The fabric8 mock API server in CRUD mode, with Calico's IPReservation CRDs, and helpers to make objects. */
+/** The fabric8 mock API server in CRUD mode, with Calico's IPReservation CRDs and Capo's ReservedIP CRD, and helpers to make objects. */
 public final class MockCluster implements AutoCloseable {
 
     private final KubernetesMockServer server;
@@ -33,7 +33,8 @@ public final class MockCluster implements AutoCloseable {
     }
 
     public static void installCrds(KubernetesClient client) {
-        for (String file : List.of("/crds/ipreservations-v3.yaml", "/crds/ipreservations-crd-v1.yaml")) {
+        for (String file : List.of("/crds/ipreservations-v3.yaml", "/crds/ipreservations-crd-v1.yaml",
+                "/crds/reservedips.capo.io.yaml")) {
             try (InputStream in = MockCluster.class.getResourceAsStream(file)) {
                 client.apiextensions().v1().customResourceDefinitions()
                         .resource(client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class))

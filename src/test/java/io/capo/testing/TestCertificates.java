@@ -100,6 +100,30 @@ public final class TestCertificates {
         }
     }
 
+    /** As {@link #writeServing}, with an ECDSA P-256 key in PKCS#8, as cert-manager writes it for ECDSA. */
+    public Path writeServingEcdsa(Path dir, String commonName) {
+        try {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+            generator.initialize(256);
+            KeyPair keys = generator.generateKeyPair();
+            JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
+                    new X500Name(ca.getSubjectX500Principal().getName()), serial(), notBefore(), notAfter(),
+                    new X500Name("CN=" + commonName), keys.getPublic());
+            builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[]{
+                    new GeneralName(GeneralName.dNSName, "localhost"),
+                    new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
+            X509Certificate cert = sign(builder, caKeys);
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("tls.crt"), pem(cert));
+            Files.writeString(dir.resolve("tls.key"), pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(
+                    keys.getPrivate(), null).generate()));
+            Files.writeString(dir.resolve("ca.crt"), pem(ca));
+            return dir;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** SEC1 {@code EC PRIVATE KEY} with the named curve, as Go's x509.MarshalECPrivateKey (cert-manager) writes it. */
     private static String sec1(KeyPair keys) throws IOException {
         java.security.interfaces.ECPrivateKey key = (java.security.interfaces.ECPrivateKey) keys.getPrivate();

@@ -98,7 +98,7 @@ class PodIpReservationWebhookTest {
 
     @Test
     void deleteOfSelectedPodParksEveryIpAndEchoesTheRequest() throws IOException {
-        JsonNode answer = response(webhook.review(fixture("delete-pod.json")));
+        JsonNode answer = response(webhook.review(fixture("delete-pod.json")).join());
 
         assertThat(answer.path("apiVersion").asText()).isEqualTo("admission.k8s.io/v1");
         assertThat(answer.path("kind").asText()).isEqualTo("AdmissionReview");
@@ -121,7 +121,7 @@ class PodIpReservationWebhookTest {
         confirmation = new ClusterPodConfirmation(cluster,
                 (namespace, name) -> CompletableFuture.completedFuture(java.util.Optional.empty()));
 
-        JsonNode answer = response(webhook.review(fixture("delete-pod.json"), "10.9.9.9:41000"));
+        JsonNode answer = response(webhook.review(fixture("delete-pod.json"), "10.9.9.9:41000").join());
 
         assertThat(answer.at("/response/allowed").asBoolean()).isTrue();
         assertThat(ledger.entries).isEmpty();
@@ -139,7 +139,7 @@ class PodIpReservationWebhookTest {
         confirmation = new ClusterPodConfirmation(cluster,
                 (namespace, name) -> CompletableFuture.completedFuture(cluster.pod(namespace, name)));
 
-        webhook.review(fixture("delete-pod.json"));
+        webhook.review(fixture("delete-pod.json")).join();
 
         assertThat(ledger.entries).isEmpty();
         assertThat(unconfirmed).containsEntry("uid", 1);
@@ -152,7 +152,7 @@ class PodIpReservationWebhookTest {
             throw new AssertionError("no GET when the cache confirms");
         });
 
-        webhook.review(fixture("delete-pod.json"));
+        webhook.review(fixture("delete-pod.json")).join();
 
         assertThat(ledger.entries).containsKey("10.244.1.17/32");
     }
@@ -161,7 +161,7 @@ class PodIpReservationWebhookTest {
     void aLookupThatFailsIsAWriteFailure() throws IOException {
         confirmation = new ClusterPodConfirmation(cluster, (namespace, name) -> new CompletableFuture<>());
 
-        JsonNode answer = response(webhook.review(fixture("delete-pod.json")));
+        JsonNode answer = response(webhook.review(fixture("delete-pod.json")).join());
 
         assertThat(answer.at("/response/allowed").asBoolean()).as("deny mode").isFalse();
         assertThat(answer.at("/response/status/message").asText()).contains("could not be confirmed");
@@ -170,8 +170,8 @@ class PodIpReservationWebhookTest {
 
     @Test
     void secondDeleteOfAGracefulDeletionWritesNothing() throws IOException {
-        webhook.review(fixture("delete-pod.json"));
-        JsonNode again = response(webhook.review(fixture("delete-pod.json")));
+        webhook.review(fixture("delete-pod.json")).join();
+        JsonNode again = response(webhook.review(fixture("delete-pod.json")).join());
 
         assertThat(again.at("/response/allowed").asBoolean()).isTrue();
         assertThat(ledger.writes.get()).isEqualTo(1);
@@ -181,18 +181,18 @@ class PodIpReservationWebhookTest {
     @Test
     void evictionTakesThePodFromTheCache() throws IOException {
         cluster.with(cachedPod());
-        JsonNode answer = response(webhook.review(fixture("evict-pod.json")));
+        JsonNode answer = response(webhook.review(fixture("evict-pod.json")).join());
 
         assertThat(answer.at("/response/allowed").asBoolean()).isTrue();
         assertThat(ledger.entries.get("10.244.1.17/32").reason()).isEqualTo("eviction");
         // drain retries every 5 s: the retries write nothing more
-        webhook.review(fixture("evict-pod.json"));
+        webhook.review(fixture("evict-pod.json")).join();
         assertThat(ledger.writes.get()).isEqualTo(1);
     }
 
     @Test
     void evictionOfAPodNotInTheCacheIsAllowed() throws IOException {
-        JsonNode answer = response(webhook.review(fixture("evict-pod.json")));
+        JsonNode answer = response(webhook.review(fixture("evict-pod.json")).join());
         assertThat(answer.at("/response/allowed").asBoolean()).isTrue();
         assertThat(ledger.entries).isEmpty();
     }
@@ -201,7 +201,7 @@ class PodIpReservationWebhookTest {
     void dryRunNeverWrites() throws IOException {
         ObjectNode review = fixtureTree("delete-pod.json");
         ((ObjectNode) review.get("request")).put("dryRun", true);
-        JsonNode answer = response(webhook.review(review.toString()));
+        JsonNode answer = response(webhook.review(review.toString()).join());
 
         assertThat(answer.at("/response/allowed").asBoolean()).isTrue();
         assertThat(ledger.entries).isEmpty();
@@ -210,7 +210,7 @@ class PodIpReservationWebhookTest {
     @Test
     void namespaceBeingDeletedIsAllowedWithoutWriting() throws IOException {
         cluster.with(new NamespaceFacts("kafka", Map.of("ip-reserve", "enabled"), true));
-        assertThat(response(webhook.review(fixture("delete-pod.json"))).at("/response/allowed").asBoolean()).isTrue();
+        assertThat(response(webhook.review(fixture("delete-pod.json")).join()).at("/response/allowed").asBoolean()).isTrue();
         assertThat(ledger.entries).isEmpty();
     }
 
@@ -218,7 +218,7 @@ class PodIpReservationWebhookTest {
     void podNotSelectedIsAllowedWithoutWriting() throws IOException {
         ObjectNode review = fixtureTree("delete-pod.json");
         ((ObjectNode) review.at("/request/oldObject/metadata")).putObject("labels").put("app", "web");
-        assertThat(response(webhook.review(review.toString())).at("/response/allowed").asBoolean()).isTrue();
+        assertThat(response(webhook.review(review.toString()).join()).at("/response/allowed").asBoolean()).isTrue();
         assertThat(ledger.entries).isEmpty();
     }
 
@@ -227,7 +227,7 @@ class PodIpReservationWebhookTest {
     void otherOperationsAreAllowedUntouched(String operation) throws IOException {
         ObjectNode review = fixtureTree("delete-pod.json");
         ((ObjectNode) review.get("request")).put("operation", operation);
-        JsonNode answer = response(webhook.review(review.toString()));
+        JsonNode answer = response(webhook.review(review.toString()).join());
         assertThat(answer.at("/response/allowed").asBoolean()).isTrue();
         assertThat(answer.at("/response/status").isMissingNode()).isTrue();
         assertThat(ledger.entries).isEmpty();
@@ -238,14 +238,14 @@ class PodIpReservationWebhookTest {
     void deleteOfAnotherResourceIsAllowedUntouched() throws IOException {
         ObjectNode review = fixtureTree("delete-pod.json");
         ((ObjectNode) review.at("/request/resource")).put("resource", "configmaps");
-        assertThat(response(webhook.review(review.toString())).at("/response/allowed").asBoolean()).isTrue();
+        assertThat(response(webhook.review(review.toString()).join()).at("/response/allowed").asBoolean()).isTrue();
         assertThat(ledger.entries).isEmpty();
     }
 
     @Test
     void failedWriteDeniesInDenyModeWithARetryableStatus() throws IOException {
         ledger.stall = CompletableFuture.failedFuture(new IllegalStateException("API server unavailable"));
-        JsonNode answer = response(webhook.review(fixture("delete-pod.json")));
+        JsonNode answer = response(webhook.review(fixture("delete-pod.json")).join());
 
         assertThat(answer.at("/response/allowed").asBoolean()).isFalse();
         assertThat(answer.at("/response/status/code").asInt()).isEqualTo(429);
@@ -257,16 +257,31 @@ class PodIpReservationWebhookTest {
     void slowWriteAnswersWithinTheBudget() throws IOException {
         ledger.stall = new CompletableFuture<>();
         String body = fixture("delete-pod.json");
-        JsonNode answer = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> response(webhook.review(body)));
+        JsonNode answer = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> response(webhook.review(body).join()));
         assertThat(answer.at("/response/allowed").asBoolean()).isFalse();
         assertThat(answer.at("/response/status/message").asText()).contains("did not complete within 300 ms");
+    }
+
+    @Test
+    void noThreadWaitsForTheWrite() throws IOException {
+        CompletableFuture<ReserveResult> stalled = new CompletableFuture<>();
+        ledger.stall = stalled;
+        policy.set(new WebhookPolicy(SELECTION, true, Duration.ofSeconds(30)));
+        long start = System.nanoTime();
+        CompletableFuture<String> answer = webhook.review(fixture("delete-pod.json"));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+        assertThat(answer).isNotDone();
+
+        stalled.complete(new ReserveResult(1, 0, 0));
+        assertThat(response(answer.join()).at("/response/allowed").asBoolean()).isTrue();
+        assertThat(requests).containsEntry("delete/reserved", 1);
     }
 
     @Test
     void failedWriteAllowsInAllowModeWithAWarning() throws IOException {
         policy.set(new WebhookPolicy(SELECTION, false, Duration.ofMillis(300)));
         ledger.stall = new CompletableFuture<>();
-        JsonNode answer = response(webhook.review(fixture("delete-pod.json")));
+        JsonNode answer = response(webhook.review(fixture("delete-pod.json")).join());
 
         assertThat(answer.at("/response/allowed").asBoolean()).isTrue();
         assertThat(answer.at("/response/warnings/0").asText()).contains("could not park");
@@ -279,11 +294,11 @@ class PodIpReservationWebhookTest {
         CompletableFuture<io.capo.reservation.ReserveResult> stalled = new CompletableFuture<>();
         ledger.stall = stalled;
         String body = fixture("delete-pod.json");
-        assertThat(response(webhook.review(body)).at("/response/allowed").asBoolean()).isTrue();
+        assertThat(response(webhook.review(body).join()).at("/response/allowed").asBoolean()).isTrue();
 
         // the API server's next call for the same DELETE
         long start = System.nanoTime();
-        JsonNode again = response(webhook.review(body));
+        JsonNode again = response(webhook.review(body).join());
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(250));
         assertThat(again.at("/response/allowed").asBoolean()).isTrue();
         assertThat(again.at("/response/warnings/0").asText()).contains("still pending");
@@ -293,7 +308,7 @@ class PodIpReservationWebhookTest {
         stalled.complete(new io.capo.reservation.ReserveResult(1, 0, 0));
         ledger.stall = new CompletableFuture<>();
         start = System.nanoTime();
-        webhook.review(body);
+        webhook.review(body).join();
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
     }
 
@@ -301,9 +316,9 @@ class PodIpReservationWebhookTest {
     void aRepeatedCallInDenyModeWaitsForTheWriteAgain() throws IOException {
         ledger.stall = new CompletableFuture<>();
         String body = fixture("delete-pod.json");
-        webhook.review(body);
+        webhook.review(body).join();
         long start = System.nanoTime();
-        assertThat(response(webhook.review(body)).at("/response/allowed").asBoolean()).isFalse();
+        assertThat(response(webhook.review(body).join()).at("/response/allowed").asBoolean()).isFalse();
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
     }
 
@@ -313,7 +328,7 @@ class PodIpReservationWebhookTest {
         ObjectNode review = fixtureTree("delete-pod.json");
         ((ObjectNode) review.at("/request/oldObject/status/containerStatuses/0/state")).removeAll()
                 .putObject("terminated").put("exitCode", 0).put("finishedAt", "2026-11-26T11:59:00Z");
-        assertThat(response(webhook.review(review.toString())).at("/response/allowed").asBoolean()).isTrue();
+        assertThat(response(webhook.review(review.toString()).join()).at("/response/allowed").asBoolean()).isTrue();
     }
 
     @Test
@@ -321,24 +336,24 @@ class PodIpReservationWebhookTest {
         ObjectNode review = fixtureTree("delete-pod.json");
         ((ObjectNode) review.at("/request/oldObject/status/containerStatuses/0/state")).removeAll()
                 .putObject("terminated").put("exitCode", 0).put("finishedAt", "2026-11-26T11:59:00Z");
-        webhook.review(review.toString());
+        webhook.review(review.toString()).join();
         assertThat(ledger.entries.get("10.244.1.17/32").goneAt()).isEqualTo(NOW);
     }
 
     @Test
     void badInputIsRefusedWithAClearMessage() {
-        assertThatThrownBy(() -> webhook.review("not json")).isInstanceOf(BadAdmissionRequestException.class)
+        assertThatThrownBy(() -> webhook.review("not json").join()).isInstanceOf(BadAdmissionRequestException.class)
                 .hasMessageContaining("not JSON");
-        assertThatThrownBy(() -> webhook.review("")).hasMessageContaining("empty body");
-        assertThatThrownBy(() -> webhook.review("[1,2]")).hasMessageContaining("not a JSON object");
-        assertThatThrownBy(() -> webhook.review("{\"kind\":\"Pod\",\"apiVersion\":\"v1\"}"))
+        assertThatThrownBy(() -> webhook.review("").join()).hasMessageContaining("empty body");
+        assertThatThrownBy(() -> webhook.review("[1,2]").join()).hasMessageContaining("not a JSON object");
+        assertThatThrownBy(() -> webhook.review("{\"kind\":\"Pod\",\"apiVersion\":\"v1\"}").join())
                 .hasMessageContaining("expected AdmissionReview");
         assertThatThrownBy(() -> webhook.review(
-                "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"admission.k8s.io/v1\",\"request\":{\"operation\":\"DELETE\"}}"))
+                "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"admission.k8s.io/v1\",\"request\":{\"operation\":\"DELETE\"}}").join())
                 .hasMessageContaining("request.uid is missing");
-        assertThatThrownBy(() -> webhook.review("{\"kind\":\"AdmissionReview\",\"apiVersion\":\"admission.k8s.io/v1\"}"))
+        assertThatThrownBy(() -> webhook.review("{\"kind\":\"AdmissionReview\",\"apiVersion\":\"admission.k8s.io/v1\"}").join())
                 .hasMessageContaining("request is missing");
-        assertThatThrownBy(() -> webhook.review(" ".repeat(10) + "x".repeat(AdmissionReviews.MAX_BODY_BYTES)))
+        assertThatThrownBy(() -> webhook.review(" ".repeat(10) + "x".repeat(AdmissionReviews.MAX_BODY_BYTES)).join())
                 .hasMessageContaining("exceeds");
         assertThat(requests).containsEntry("unknown/bad-request", 7);
     }
@@ -349,7 +364,7 @@ class PodIpReservationWebhookTest {
         ObjectNode status = (ObjectNode) review.at("/request/oldObject/status");
         status.put("podIP", "0.0.0.0");
         status.putArray("podIPs").addObject().put("ip", "0.0.0.0");
-        assertThat(response(webhook.review(review.toString())).at("/response/allowed").asBoolean()).isTrue();
+        assertThat(response(webhook.review(review.toString()).join()).at("/response/allowed").asBoolean()).isTrue();
         assertThat(ledger.entries).isEmpty();
         assertThat(ReserveResult.NOTHING.added()).isZero();
     }
