@@ -165,7 +165,7 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
         List<CompletableFuture<ReserveResult>> parts = new ArrayList<>();
         parts.add(CompletableFuture.completedFuture(new ReserveResult(0, updated, unchanged)));
         byObject.forEach((name, entries) -> parts.add(writers.get(name)
-                .submit(new Operations.Add(entries.stream().map(Reservation::cidr).toList()))
+                .submit(new Operations.Add(entries.stream().map(Reservation::cidr).toList(), admission(request)))
                 .thenApply(added -> {
                     // only now that the CIDR is stored: metadata never describes an address that is not parked;
                     // an address another replica parked first gets its metadata from that replica
@@ -173,6 +173,16 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
                     return new ReserveResult(added.size(), 0, entries.size() - added.size());
                 })));
         return Operations.sum(parts, ReserveResult.NOTHING, ReserveResult::plus);
+    }
+
+    /** The metadata side (package-private for tests). */
+    MetadataStore metadata() {
+        return metadata;
+    }
+
+    /** A reservation the webhook waits for (its writes may be appended, see {@link Operations.Add#appendable}). */
+    private static boolean admission(ReservationRequest request) {
+        return ReservationReason.DELETE.equals(request.reason()) || ReservationReason.EVICTION.equals(request.reason());
     }
 
     @Override

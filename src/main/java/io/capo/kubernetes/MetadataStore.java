@@ -1,6 +1,9 @@
 package io.capo.kubernetes;
 
+import io.capo.logging.Failures;
+
 import io.capo.reservation.Reservation;
+import io.capo.reservation.ReservationReason;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -246,7 +249,7 @@ final class MetadataStore implements AutoCloseable {
                 }
                 backoff = 100; // changed meanwhile: write the newer state
             } catch (KubernetesClientException e) {
-                if (ObjectWriter.rejected(e) && e.getCode() != 422) {
+                if (ObjectWriter.rejected(e)) {
                     fail(cidr, version, e);
                     return;
                 }
@@ -271,16 +274,24 @@ final class MetadataStore implements AutoCloseable {
 
     private void fail(String cidr, long version, KubernetesClientException e) {
         metrics.writeFailure("reservedips");
-        LOG.error("the API server refused the ReservedIP of {}: {}", cidr, e.getMessage());
+        LOG.error("the API server refused the ReservedIP of {} (the address stays parked; the leader repairs its"
+                + " metadata): {}", cidr, Failures.describe(e));
         List<CompletableFuture<Void>> failed = List.of();
+        boolean changedMeanwhile = false;
         synchronized (pending) {
             Pending p = pending.get(cidr);
             if (p != null && p.version == version) {
                 pending.remove(cidr);
                 failed = p.waiters;
+            } else {
+                changedMeanwhile = p != null;
             }
         }
         failed.forEach(w -> w.completeExceptionally(e));
+        if (changedMeanwhile) {
+            // a newer change arrived while the refused one was sent: it gets its own attempt
+            dirty.add(cidr);
+        }
     }
 
     /** One write towards the desired state; returns normally once the API server holds it. */
@@ -291,7 +302,28 @@ final class MetadataStore implements AutoCloseable {
         long start = System.nanoTime();
         if (desired == null) {
             if (known != null) {
-                resource.delete();
+                try {
+                    // only the version this replica saw: a newer entry (the address parked again for another pod
+                    // by another replica) must not go with it
+                    resource.lockResourceVersion(known.getMetadata().getResourceVersion()).delete();
+                } catch (KubernetesClientException e) {
+                    if (e.getCode() != 409) {
+                        throw e;
+                    }
+                    GenericKubernetesResource fresh = resource.get();
+                    Reservation now = fresh == null ? null : ReservedIps.from(fresh);
+                    if (now != null && sameReservation(now, held.entry())) {
+                        remember(fresh);
+                        throw e; // the same reservation, changed meanwhile (a gone time): delete that version
+                    }
+                    // gone already, or the entry of another reservation now: nothing of ours to delete
+                    if (fresh != null) {
+                        remember(fresh);
+                    } else {
+                        stored.remove(cidr, held);
+                    }
+                    return;
+                }
                 stored.remove(cidr, held);
                 metrics.metadataWrite(System.nanoTime() - start);
             }
@@ -325,6 +357,11 @@ final class MetadataStore implements AutoCloseable {
                                                      String object, GenericKubernetesResource wanted) {
         GenericKubernetesResource current = resource.get();
         Reservation theirs = current == null ? null : ReservedIps.from(current);
+        if (repairOf(desired, theirs)) {
+            // the leader's repair met the entry of the replica that parked the address: that one knows the pod,
+            // its gone time and its time to live, and wins
+            return current;
+        }
         if (theirs == null || !theirs.uid().equals(desired.uid()) || desired.uid().isEmpty()) {
             return replace(resource, wanted);
         }
@@ -335,6 +372,16 @@ final class MetadataStore implements AutoCloseable {
         GenericKubernetesResource update = ReservedIps.toResource(merged, namespace, set, object);
         update.getMetadata().setResourceVersion(current.getMetadata().getResourceVersion());
         return resources().resource(update).update();
+    }
+
+    /** A repair entry (no pod known) never replaces an entry that names its pod. */
+    static boolean repairOf(Reservation desired, Reservation existing) {
+        return desired.uid().isEmpty() && ReservationReason.REPAIRED.equals(desired.reason())
+                && existing != null && !existing.uid().isEmpty();
+    }
+
+    private static boolean sameReservation(Reservation a, Reservation b) {
+        return b != null && a.uid().equals(b.uid()) && a.reservedAt().equals(b.reservedAt());
     }
 
     /**
@@ -367,6 +414,9 @@ final class MetadataStore implements AutoCloseable {
     private GenericKubernetesResource patch(Resource<GenericKubernetesResource> resource, GenericKubernetesResource known,
                                             Reservation desired, String object, GenericKubernetesResource wanted) {
         Reservation current = ReservedIps.from(known);
+        if (repairOf(desired, current)) {
+            return known;
+        }
         if (current != null && current.uid().equals(desired.uid()) && !desired.uid().isEmpty()) {
             desired = merge(current, desired);
             if (desired.equals(current)) {

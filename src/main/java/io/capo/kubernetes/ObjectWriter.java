@@ -187,7 +187,7 @@ final class ObjectWriter implements Runnable {
             // new addresses only: appended by a JSON patch without resourceVersion, so that replicas parking
             // different addresses at once never conflict (the object is small now; docs/benchmarks.md)
             boolean append = base != null && !appendRefused && base.view().hasCidrList()
-                    && batch.stream().allMatch(op -> op instanceof Operations.Add);
+                    && batch.stream().allMatch(op -> op instanceof Operations.Add add && add.appendable);
             try {
                 long start = System.nanoTime();
                 GenericKubernetesResource written;
@@ -208,9 +208,13 @@ final class ObjectWriter implements Runnable {
                 CalicoReservationStore.forEachQuietly(batch, Operations.Op::complete);
                 return;
             } catch (KubernetesClientException e) {
-                if (append && e.getCode() == 422) {
-                    // a duplicate (reservedCIDRs is a set): another replica parked one of these meanwhile; look
-                    // again and write the rest the guarded way
+                if (append && (e.getCode() == 422 || e.getCode() == 403)) {
+                    // 422: a duplicate (reservedCIDRs is a set): another replica parked one of these meanwhile;
+                    // 403: no permission to patch (a role from before appends). Look again and write the guarded way
+                    if (e.getCode() == 403) {
+                        LOG.warn("IPReservation {}: appending by patch is forbidden ({}); writing by update instead"
+                                + " (grant the verb patch on it)", name, Failures.describe(e));
+                    }
                     appendRefused = true;
                     base = store.refresh(name);
                     continue;

@@ -34,9 +34,21 @@ final class Operations {
     /** Parks addresses; the outcome is the CIDRs that were not in the object before. */
     static final class Add extends Op<List<String>> {
         final List<String> cidrs;
+        /**
+         * Whether it may be appended without a resourceVersion. Webhook calls wait for their write and rarely
+         * park the same address twice at once; the backstop runs on every replica and sees the same pod go on all
+         * of them at once, so its writes are guarded: where Calico does not treat reservedCIDRs as a set (v1 CRDs,
+         * Calico before 3.32), concurrent appends of one address would store it twice.
+         */
+        final boolean appendable;
 
         Add(List<String> cidrs) {
+            this(cidrs, false);
+        }
+
+        Add(List<String> cidrs, boolean appendable) {
             this.cidrs = List.copyOf(cidrs);
+            this.appendable = appendable;
         }
 
         @Override

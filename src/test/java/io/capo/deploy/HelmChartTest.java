@@ -237,7 +237,7 @@ class HelmChartTest {
         assertThat(rules(defaults.one("ClusterRole", "capo-manager"))).containsExactlyInAnyOrder(
                 "[] [pods, namespaces, nodes] [] [get, list, watch]",
                 "[projectcalico.org] [ipreservations] [] [get, list, watch, create]",
-                "[projectcalico.org] [ipreservations] [ip-reserve-delay-release] [update]");
+                "[projectcalico.org] [ipreservations] [ip-reserve-delay-release] [update, patch]");
         // the Lease is renewed with a JSON merge patch (fabric8's LeaseLock), so patch is needed, list and watch not
         assertThat(rules(defaults.one("Role", "capo-manager"))).containsExactlyInAnyOrder(
                 "[capo.io] [reservedips] [] [get, list, watch, create, update, patch, delete]",
@@ -398,7 +398,7 @@ class HelmChartTest {
 
         assertThat(rules(all.one("ClusterRole", "capo-all-manager"))).contains(
                 "[crd.projectcalico.org] [ipreservations] [] [get, list, watch, create]",
-                "[crd.projectcalico.org] [ipreservations] [capo-parked, capo-parked-1, capo-parked-2, capo-parked-3] [update]");
+                "[crd.projectcalico.org] [ipreservations] [capo-parked, capo-parked-1, capo-parked-2, capo-parked-3] [update, patch]");
         assertThat(rules(all.one("Role", "capo-all-manager"))).containsExactlyInAnyOrder(
                 "[capo.io] [reservedips] [] [get, list, watch, create, update, patch, delete]",
                 "[] [configmaps] [capo-parked] [get]",

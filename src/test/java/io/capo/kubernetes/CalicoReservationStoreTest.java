@@ -179,6 +179,24 @@ class CalicoReservationStoreTest {
         assertThat(store.repair(t1.plus(GRACE.multipliedBy(3)))).isZero();
     }
 
+    /** The leader's repair racing the replica that parked the address: the entry naming the pod wins. */
+    @Test
+    void aRepairNeverReplacesTheEntryOfTheReplicaThatParkedTheAddress() throws Exception {
+        CalicoReservationStore leader = store();
+        Reservation real = new Reservation("10.0.0.9/32", "kafka", "kafka-9", "uid-9", "node-1", "delete", T0,
+                T0.plusSeconds(5), java.time.Duration.ofHours(2));
+        cluster.client().genericKubernetesResources(ReservedIps.context()).inNamespace(NS)
+                .resource(ReservedIps.toResource(real, NS, NAME, NAME)).create();
+        Reservation repaired = new Reservation("10.0.0.9/32", "", "", "", "", "repaired", T0.plusSeconds(60), null,
+                null);
+
+        // whether or not this replica's informer has seen the other entry yet, the repair must not replace it
+        leader.metadata().put(repaired, NAME).get(5, TimeUnit.SECONDS);
+
+        assertThat(stored("10.0.0.9/32")).isEqualTo(real);
+        await().untilAsserted(() -> assertThat(leader.metadata().entry("10.0.0.9/32")).isEqualTo(real));
+    }
+
     @Test
     void anAddressParkedByAnotherWriterGetsNoSecondEntryFromHere() throws Exception {
         CalicoReservationStore store = store();
