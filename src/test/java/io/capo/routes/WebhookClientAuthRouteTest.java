@@ -37,6 +37,7 @@ class WebhookClientAuthRouteTest {
     static TestCertificates serving;
     static TestCertificates clientCa;
     static Path caFile;
+    static Path certDir;
     static CapoInstance capo;
     static String review;
 
@@ -54,7 +55,8 @@ class WebhookClientAuthRouteTest {
         caFile = dir.resolve("client-ca").resolve("ca.crt");
         Files.createDirectories(caFile.getParent());
         Files.writeString(caFile, clientCa.caPem());
-        capo = CapoInstance.builder(cluster.client(), serving.writeServing(dir.resolve("certs"), "capo"))
+        certDir = serving.writeServing(dir.resolve("certs"), "capo");
+        capo = CapoInstance.builder(cluster.client(), certDir)
                 .property("capo.tls.clientCaFile", caFile.toString())
                 .property("capo.tls.clientAllowedNames", API_SERVER_NAME + ",kube-apiserver")
                 .start();
@@ -155,6 +157,25 @@ class WebhookClientAuthRouteTest {
             // both CAs in one bundle: the other tests' clients are trusted again
             Files.writeString(caFile, clientCa.caPem() + rotated.caPem());
             await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> post(oldClient).statusCode() == 200);
+        }
+    }
+
+    @Test
+    void aRenewedServingCertificateKeepsRequiringClientCertificates() throws Exception {
+        TestCertificates renewed = new TestCertificates("renewed-serving-ca");
+        SSLContext apiServer = clientCa.client("kube-apiserver").context(renewed.ca());
+        try {
+            renewed.writeServing(certDir, "capo");
+            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> post(apiServer).statusCode() == 200);
+
+            // the swapped-in SSL options carry the client CAs too: without them every handshake would fail, and
+            // without client authentication anyone would get in
+            assertThatThrownBy(() -> post(CapoInstance.trusting(renewed.ca()))).isInstanceOf(IOException.class);
+            assertThat(post(apiServer).statusCode()).isEqualTo(200);
+        } finally {
+            serving.writeServing(certDir, "capo");
+            SSLContext original = clientCa.client("kube-apiserver").context(serving.ca());
+            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> post(original).statusCode() == 200);
         }
     }
 }
