@@ -359,6 +359,26 @@ class HelmChartTest {
         assertThat(script).contains("grep -Eq '\"allowed\"[[:space:]]*:[[:space:]]*true'");
     }
 
+    @Test
+    void withClientAuthenticationTheHelmTestPresentsItsCertificateOrExpectsTheRefusal() throws Exception {
+        Manifests refused = Manifests.of(ChartRenderer.renderTests(null, "capo", "ip-reserve", Map.of(
+                "webhook.clientAuth.enabled", "true", "webhook.clientAuth.caSecret", "apiserver-client-ca")));
+        String refusal = texts(refused.only("Pod").path("spec").path("containers").get(0).path("command")).get(2);
+        assertThat(refusal).contains("35|56) echo \"refused without a client certificate").doesNotContain("--cert ");
+        assertThat(refused.only("Pod").path("spec").path("volumes")).hasSize(1);
+
+        Manifests presented = Manifests.of(ChartRenderer.renderTests(null, "capo", "ip-reserve", Map.of(
+                "webhook.clientAuth.enabled", "true", "webhook.clientAuth.caSecret", "apiserver-client-ca",
+                "tests.clientCertSecret", "helm-test-client")));
+        JsonNode pod = presented.only("Pod");
+        String script = texts(pod.path("spec").path("containers").get(0).path("command")).get(2);
+        assertThat(script).contains("--cert /etc/capo/client/tls.crt --key /etc/capo/client/tls.key",
+                "grep -Eq '\"allowed\"[[:space:]]*:[[:space:]]*true'");
+        assertThat(byName(pod.path("spec").path("volumes"), "client").orElseThrow().path("secret")
+                .path("secretName").asText()).isEqualTo("helm-test-client");
+        assertThat(mountPath(pod.path("spec").path("containers").get(0), "client")).isEqualTo("/etc/capo/client");
+    }
+
     // ---------------------------------------------------------------- every option on
 
     @Test
