@@ -138,3 +138,24 @@ Without leader election each replica uses a Lease named after its pod, which no 
 {{- $svc := include "capo.webhookServiceName" . }}
 {{- list $svc (printf "%s.%s" $svc .Release.Namespace) (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc .Release.Namespace) | toJson }}
 {{- end }}
+
+{{/* JAVA_TOOL_OPTIONS: the javaToolOptions value, plus the client-certificate settings of the webhook port */}}
+{{- define "capo.javaToolOptions" -}}
+{{- $options := .Values.javaToolOptions -}}
+{{- $auth := .Values.webhook.clientAuth -}}
+{{- if $auth.enabled -}}
+{{- if or (and $auth.caSecret $auth.caConfigMap) (not (or $auth.caSecret $auth.caConfigMap)) -}}
+{{- fail "webhook.clientAuth.enabled needs exactly one of webhook.clientAuth.caSecret and webhook.clientAuth.caConfigMap" -}}
+{{- end -}}
+{{- $options = printf "%s -Dcapo.tls.clientCaFile=/etc/capo/client-ca/ca.crt" $options -}}
+{{- with $auth.allowedNames -}}
+{{- range . -}}
+{{- if not (regexMatch "^[A-Za-z0-9*:._-]+$" .) -}}
+{{- fail (printf "webhook.clientAuth.allowedNames: %q is not a DNS name or CN without spaces and commas" .) -}}
+{{- end -}}
+{{- end -}}
+{{- $options = printf "%s -Dcapo.tls.clientAllowedNames=%s" $options (join "," .) -}}
+{{- end -}}
+{{- end -}}
+{{- $options -}}
+{{- end -}}

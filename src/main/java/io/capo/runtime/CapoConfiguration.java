@@ -123,7 +123,10 @@ public final class CapoConfiguration implements CamelConfiguration {
         CapoMetrics metrics = new CapoMetrics(registry,
                 () -> storeRef.get() == null ? 0 : storeRef.get().heldCount(), leaseName);
         metrics.maxCount(s.ipReserveMaxCount());
-        giveServersLimitedVertx(context, limits, metrics);
+        WebhookClientAuth clientAuth = WebhookClientAuth.from(all, metrics::certificateRefused,
+                metrics::webhookConnectionClosed);
+        LOG.info("webhook client certificates: {}", clientAuth.describe());
+        giveServersLimitedVertx(context, limits, clientAuth, metrics);
 
         CalicoReservationStore store = new CalicoReservationStore(client, new CalicoApi(s.calicoApiVersion()),
                 namespace, s.reservationObjectName(), s.reservationObjects(), MAX_ENTRIES_PER_OBJECT,
@@ -172,7 +175,7 @@ public final class CapoConfiguration implements CamelConfiguration {
         leader.onLeadershipChange(metrics::leader);
         context.addService(leader);
 
-        WebhookTls tls = new WebhookTls(Path.of(s.certDir()), limits, metrics::certificateRefused, clock);
+        WebhookTls tls = new WebhookTls(Path.of(s.certDir()), limits, clientAuth, metrics::certificateRefused, clock);
         context.setSSLContextParameters(tls.sslContextParameters());
 
         Warmup warmup = new Warmup(client);
@@ -206,7 +209,8 @@ public final class CapoConfiguration implements CamelConfiguration {
      * Each HTTP server gets a Vert.x instance of its own that applies {@link HttpLimits} (Camel offers no hook for
      * the server options); Capo closes them once the servers have stopped.
      */
-    private static void giveServersLimitedVertx(CamelContext context, HttpLimits limits, CapoMetrics metrics) {
+    private static void giveServersLimitedVertx(CamelContext context, HttpLimits limits, WebhookClientAuth clientAuth,
+                                                CapoMetrics metrics) {
         VertxOptions options = context.getRegistry().findSingleByType(VertxOptions.class);
         if (options == null) {
             options = new VertxOptions().setWorkerPoolSize(HTTP_WORKER_THREADS);
@@ -214,7 +218,7 @@ public final class CapoConfiguration implements CamelConfiguration {
         for (VertxPlatformHttpServer server : context.hasServices(VertxPlatformHttpServer.class)) {
             LimitedVertx vertx;
             if (server.isUseGlobalSslContextParameters()) {
-                vertx = LimitedVertx.webhook(options, limits, metrics::webhookConnectionClosed);
+                vertx = LimitedVertx.webhook(options, limits, clientAuth, metrics::webhookConnectionClosed);
                 metrics.webhookConnections(vertx::openConnections);
             } else {
                 vertx = LimitedVertx.management(options, limits);

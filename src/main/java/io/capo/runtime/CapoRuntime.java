@@ -91,6 +91,8 @@ final class CapoRuntime extends ServiceSupport implements CamelContextAware {
             watcher.watch(routesDir, changed -> routesReloader.reload());
         }
         watcher.watch(tls.certFile().getParent(), changed -> webhookServer().ifPresent(tls::reload));
+        tls.clientCaFile().ifPresent(ca -> watcher.watch(ca.getParent(),
+                changed -> webhookServer().ifPresent(tls::reloadClientCa)));
         watcher.start();
         Thread warm = new Thread(() -> warmup.run(selection.get()), "capo-warmup");
         warm.setDaemon(true);

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLException;
 
 /**
  * Deadlines and a connection limit for the webhook server, which Vert.x does not have: its idle timeout restarts
@@ -30,6 +31,7 @@ final class ConnectionGuard {
     static final String IDLE_TIMEOUT = "idle-timeout";
     static final String LIMIT = "connection-limit";
     static final String TOO_LARGE = "body-too-large";
+    static final String HANDSHAKE_FAILED = "tls-handshake-failed";
     static final Duration CLOSE_AFTER_413 = Duration.ofSeconds(1);
 
     private final Vertx vertx;
@@ -94,6 +96,21 @@ final class ConnectionGuard {
             }
         });
         context.next();
+    }
+
+    /**
+     * Errors of connections before they become HTTP connections: a failed TLS handshake (no or an untrusted client
+     * certificate, no common protocol or suite, plain HTTP) is the caller's problem, counted and logged at DEBUG.
+     */
+    void failed(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SSLException) {
+                LOG.debug("webhook TLS handshake failed: {}", cause.toString());
+                closed.accept(HANDSHAKE_FAILED);
+                return;
+            }
+        }
+        LOG.debug("webhook connection failed before its first request: {}", failure.toString());
     }
 
     private void close(HttpConnection connection, String reason) {

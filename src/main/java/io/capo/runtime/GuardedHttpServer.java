@@ -33,6 +33,7 @@ final class GuardedHttpServer implements HttpServer {
         this.firstRoutes = firstRoutes;
         if (guard != null) {
             delegate.connectionHandler(guard::connected);
+            delegate.exceptionHandler(guard::failed);
         }
     }
 
@@ -78,7 +79,12 @@ final class GuardedHttpServer implements HttpServer {
 
     @Override
     public HttpServer exceptionHandler(Handler<Throwable> handler) {
-        delegate.exceptionHandler(handler);
+        delegate.exceptionHandler(failure -> {
+            if (guard != null) {
+                guard.failed(failure);
+            }
+            handler.handle(failure);
+        });
         return this;
     }
 

@@ -9,6 +9,7 @@ import io.vertx.core.impl.VertxWrapper;
 import io.vertx.ext.web.Router;
 
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * The Vert.x instance of one of Capo's HTTP servers. Camel's platform-http creates its server with default
@@ -20,19 +21,22 @@ final class LimitedVertx extends VertxWrapper {
     private final HttpLimits limits;
     private final Consumer<String> guardClosed;
     private final Consumer<Router> firstRoutes;
+    private final UnaryOperator<HttpServerOptions> tls;
     private volatile ConnectionGuard guard;
 
     private LimitedVertx(VertxOptions options, HttpLimits limits, Consumer<String> guardClosed,
-                         Consumer<Router> firstRoutes) {
+                         Consumer<Router> firstRoutes, UnaryOperator<HttpServerOptions> tls) {
         super((VertxInternal) Vertx.vertx(options));
         this.limits = limits;
+        this.tls = tls;
         this.guardClosed = guardClosed;
         this.firstRoutes = firstRoutes;
     }
 
-    /** For the webhook server: limits, TLS settings and the connection guard. */
-    static LimitedVertx webhook(VertxOptions options, HttpLimits limits, Consumer<String> closed) {
-        return new LimitedVertx(options, limits, closed, router -> { });
+    /** For the webhook server: limits, TLS settings, client certificates and the connection guard. */
+    static LimitedVertx webhook(VertxOptions options, HttpLimits limits, WebhookClientAuth clientAuth,
+                                Consumer<String> closed) {
+        return new LimitedVertx(options, limits, closed, clientAuth::install, clientAuth::apply);
     }
 
     /**
@@ -40,7 +44,7 @@ final class LimitedVertx extends VertxWrapper {
      * and Hawtio keep their connections), and Jolokia's notification command refused.
      */
     static LimitedVertx management(VertxOptions options, HttpLimits limits) {
-        return new LimitedVertx(options, limits, null, JolokiaNotificationFilter::install);
+        return new LimitedVertx(options, limits, null, JolokiaNotificationFilter::install, o -> o);
     }
 
     /** Open connections of the guarded server (0 before it started, or without a guard). */
@@ -51,7 +55,7 @@ final class LimitedVertx extends VertxWrapper {
 
     @Override
     public HttpServer createHttpServer(HttpServerOptions options) {
-        HttpServer server = delegate.createHttpServer(limits.apply(new HttpServerOptions(options)));
+        HttpServer server = delegate.createHttpServer(tls.apply(limits.apply(new HttpServerOptions(options))));
         ConnectionGuard created = guardClosed == null ? null : new ConnectionGuard(this, limits, guardClosed);
         guard = created;
         return new GuardedHttpServer(server, created, firstRoutes);

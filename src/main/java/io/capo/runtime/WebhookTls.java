@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Clock;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -30,13 +31,22 @@ public final class WebhookTls {
     private final HttpLimits limits;
     private final Consumer<String> refused;
     private final Clock clock;
+    private final WebhookClientAuth clientAuth;
+    /** The pair in use, for a change of the client CA file (an update replaces all SSL options). */
+    private volatile ServingCertificate serving;
 
-    public WebhookTls(Path certDir, HttpLimits limits, Consumer<String> refused, Clock clock) {
+    WebhookTls(Path certDir, HttpLimits limits, WebhookClientAuth clientAuth, Consumer<String> refused, Clock clock) {
         this.certFile = certDir.resolve("tls.crt");
         this.keyFile = certDir.resolve("tls.key");
         this.limits = limits;
+        this.clientAuth = clientAuth;
         this.refused = refused;
         this.clock = clock;
+    }
+
+    /** The client CA file when client certificates are required, else empty. */
+    Optional<Path> clientCaFile() {
+        return Optional.ofNullable(clientAuth.caFile());
     }
 
     public Path certFile() {
@@ -63,6 +73,7 @@ public final class WebhookTls {
             LOG.warn("webhook certificate {} has expired ({}): TLS handshakes will fail until it is renewed",
                     certFile, certificate.describe());
         }
+        serving = certificate;
         KeyStore keyStore;
         try {
             keyStore = certificate.pem().loadKeyStore(null);
@@ -100,16 +111,42 @@ public final class WebhookTls {
                     + "the next change of {} or {} is tried again", e.getMessage(), certFile, keyFile);
             return false;
         }
+        boolean updated = update(server, certificate, "update-failed", certFile);
+        if (updated) {
+            serving = certificate;
+            LOG.info("webhook certificate reloaded from {} ({})", certFile, certificate.describe());
+        }
+        return updated;
+    }
+
+    /**
+     * Puts the current client CA file into the running server, with the serving pair in use. A file that cannot be
+     * used is refused with one warning and counted ({@link WebhookClientAuth#reload}); the CAs in use stay.
+     */
+    public boolean reloadClientCa(HttpServer server) {
+        if (!clientAuth.reload()) {
+            return false;
+        }
+        boolean updated = update(server, serving, "client-ca-update-failed", clientAuth.caFile());
+        if (updated) {
+            LOG.info("webhook client CA file reloaded from {}", clientAuth.caFile());
+        }
+        return updated;
+    }
+
+    private boolean update(HttpServer server, ServingCertificate certificate, String failure, Path file) {
         try {
-            SSLOptions options = limits.apply(new SSLOptions().setKeyCertOptions(certificate.pem()));
+            SSLOptions options = clientAuth.apply(limits.apply(new SSLOptions().setKeyCertOptions(certificate.pem())));
             boolean updated = server.updateSSLOptions(options, true)
                     .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-            LOG.info("webhook certificate reloaded from {} ({}; applied: {})", certFile, certificate.describe(), updated);
-            return updated;
+            if (!updated) {
+                throw new IllegalStateException("the server kept its previous SSL options");
+            }
+            return true;
         } catch (Exception e) {
-            refused.accept("update-failed");
-            LOG.warn("webhook certificate change from {} could not be applied, still serving the previous certificate: {}",
-                    certFile, e.toString());
+            refused.accept(failure);
+            LOG.warn("webhook TLS change from {} could not be applied, still serving the previous certificate and "
+                    + "CAs: {}", file, e.toString());
             return false;
         }
     }

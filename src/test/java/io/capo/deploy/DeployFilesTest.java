@@ -40,7 +40,9 @@ class DeployFilesTest {
             CapoMetrics.WEBHOOK_REQUESTS + "_total", CapoMetrics.WEBHOOK_DURATION + "_seconds_bucket",
             CapoMetrics.WEBHOOK_DURATION + "_seconds_sum", CapoMetrics.WEBHOOK_DURATION + "_seconds_count",
             CapoMetrics.LATE_RESERVATIONS + "_total", CapoMetrics.FAILURES + "_total", CapoMetrics.WRITES + "_total",
-            CapoMetrics.CONFLICTS + "_total", "jvm_memory_used_bytes", "jvm_memory_max_bytes", "up");
+            CapoMetrics.CONFLICTS + "_total", CapoMetrics.CONFIG_RELOAD_REFUSED + "_total",
+            CapoMetrics.ROUTES_RELOAD_REFUSED + "_total", CapoMetrics.CERTIFICATE_RELOAD_REFUSED + "_total",
+            "jvm_memory_used_bytes", "jvm_memory_max_bytes", "up");
 
     private static Path root() {
         return ChartRenderer.projectRoot();
@@ -134,7 +136,7 @@ class DeployFilesTest {
         expressions.forEach(e -> assertThat(e).contains("job=\"capo-metrics-service\""));
         assertThat(rules.findValuesAsText("alert")).containsExactly("CapoInstancesDown", "CapoIpReserveNearMax",
                 "CapoLeaderMissing", "CapoLeaderChanged", "CapoWebhookDenials", "CapoFailures", "CapoWebhookSlow",
-                "CapoLateReservations");
+                "CapoLateReservations", "CapoReloadRefused");
     }
 
     @Test

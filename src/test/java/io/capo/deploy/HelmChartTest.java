@@ -233,6 +233,46 @@ class HelmChartTest {
     }
 
     @Test
+    void clientCertificateAuthenticationIsOffByDefaultAndMountsTheCaWhenOn() {
+        JsonNode off = capo(defaults.only("Deployment"));
+        assertThat(envValue(off, "JAVA_TOOL_OPTIONS")).doesNotContain("capo.tls.client");
+        assertThat(byName(off.path("volumeMounts"), "client-ca")).isEmpty();
+
+        Manifests fromSecret = Manifests.of(ChartRenderer.render(null, "capo", "ip-reserve", Map.of(
+                "webhook.clientAuth.enabled", "true", "webhook.clientAuth.caSecret", "apiserver-client-ca",
+                "webhook.clientAuth.allowedNames[0]", "kube-apiserver",
+                "webhook.clientAuth.allowedNames[1]", "capo-webhook-service.ip-reserve.svc")));
+        JsonNode deployment = fromSecret.only("Deployment");
+        JsonNode container = capo(deployment);
+        assertThat(envValue(container, "JAVA_TOOL_OPTIONS")).endsWith(" -Dvertx.cacheDirBase=/tmp/vertx-cache"
+                + " -Dcapo.tls.clientCaFile=/etc/capo/client-ca/ca.crt"
+                + " -Dcapo.tls.clientAllowedNames=kube-apiserver,capo-webhook-service.ip-reserve.svc");
+        assertThat(mountPath(container, "client-ca")).isEqualTo("/etc/capo/client-ca");
+        JsonNode volume = byName(podSpec(deployment).path("volumes"), "client-ca").orElseThrow();
+        assertThat(volume.path("secret").path("secretName").asText()).isEqualTo("apiserver-client-ca");
+        assertThat(volume.path("secret").path("items").get(0).path("key").asText()).isEqualTo("ca.crt");
+        assertThat(volume.path("secret").path("items").get(0).path("path").asText()).isEqualTo("ca.crt");
+
+        Manifests fromConfigMap = Manifests.of(ChartRenderer.render(null, "capo", "ip-reserve", Map.of(
+                "webhook.clientAuth.enabled", "true", "webhook.clientAuth.caConfigMap", "apiserver-ca",
+                "webhook.clientAuth.caKey", "bundle.pem")));
+        JsonNode fromMap = byName(podSpec(fromConfigMap.only("Deployment")).path("volumes"), "client-ca").orElseThrow();
+        assertThat(fromMap.path("configMap").path("name").asText()).isEqualTo("apiserver-ca");
+        assertThat(fromMap.path("configMap").path("items").get(0).path("key").asText()).isEqualTo("bundle.pem");
+        assertThat(envValue(capo(fromConfigMap.only("Deployment")), "JAVA_TOOL_OPTIONS"))
+                .endsWith(" -Dcapo.tls.clientCaFile=/etc/capo/client-ca/ca.crt");
+
+        assertThatThrownBy(() -> ChartRenderer.render(null, "capo", "ip-reserve", Map.of(
+                "webhook.clientAuth.enabled", "true"))).hasMessageContaining("exactly one of webhook.clientAuth.caSecret");
+        assertThatThrownBy(() -> ChartRenderer.render(null, "capo", "ip-reserve", Map.of(
+                "webhook.clientAuth.enabled", "true", "webhook.clientAuth.caSecret", "a",
+                "webhook.clientAuth.caConfigMap", "b"))).hasMessageContaining("exactly one of");
+        assertThatThrownBy(() -> ChartRenderer.render(null, "capo", "ip-reserve", Map.of(
+                "webhook.clientAuth.enabled", "true", "webhook.clientAuth.caSecret", "a",
+                "webhook.clientAuth.allowedNames[0]", "a b"))).hasMessageContaining("webhook.clientAuth.allowedNames");
+    }
+
+    @Test
     void rbacGrantsExactlyWhatCapoCalls() {
         assertThat(rules(defaults.one("ClusterRole", "capo-manager"))).containsExactlyInAnyOrder(
                 "[] [pods, namespaces, nodes] [] [get, list, watch]",
@@ -320,6 +360,26 @@ class HelmChartTest {
         String answer = AdmissionReviews.allow(request, null);
         assertThat(answer).containsPattern("\"allowed\"\\s*:\\s*true").contains(request.uid());
         assertThat(script).contains("grep -Eq '\"allowed\"[[:space:]]*:[[:space:]]*true'");
+    }
+
+    @Test
+    void withClientAuthenticationTheHelmTestPresentsItsCertificateOrExpectsTheRefusal() throws Exception {
+        Manifests refused = Manifests.of(ChartRenderer.renderTests(null, "capo", "ip-reserve", Map.of(
+                "webhook.clientAuth.enabled", "true", "webhook.clientAuth.caSecret", "apiserver-client-ca")));
+        String refusal = texts(refused.only("Pod").path("spec").path("containers").get(0).path("command")).get(2);
+        assertThat(refusal).contains("35|56) echo \"refused without a client certificate").doesNotContain("--cert ");
+        assertThat(refused.only("Pod").path("spec").path("volumes")).hasSize(1);
+
+        Manifests presented = Manifests.of(ChartRenderer.renderTests(null, "capo", "ip-reserve", Map.of(
+                "webhook.clientAuth.enabled", "true", "webhook.clientAuth.caSecret", "apiserver-client-ca",
+                "tests.clientCertSecret", "helm-test-client")));
+        JsonNode pod = presented.only("Pod");
+        String script = texts(pod.path("spec").path("containers").get(0).path("command")).get(2);
+        assertThat(script).contains("--cert /etc/capo/client/tls.crt --key /etc/capo/client/tls.key",
+                "grep -Eq '\"allowed\"[[:space:]]*:[[:space:]]*true'");
+        assertThat(byName(pod.path("spec").path("volumes"), "client").orElseThrow().path("secret")
+                .path("secretName").asText()).isEqualTo("helm-test-client");
+        assertThat(mountPath(pod.path("spec").path("containers").get(0), "client")).isEqualTo("/etc/capo/client");
     }
 
     // ---------------------------------------------------------------- every option on

@@ -110,6 +110,20 @@ class ChartDryRunIT {
         assertThat(kinds).contains("Secret", "ValidatingWebhookConfiguration").doesNotContain("Certificate");
     }
 
+    @Test
+    void chartWithClientCertificateAuthentication() {
+        Map<String, Object> set = Map.of("webhook.clientAuth.enabled", true,
+                "webhook.clientAuth.caSecret", "apiserver-client-ca",
+                "webhook.clientAuth.allowedNames[0]", "kube-apiserver",
+                "tests.clientCertSecret", "helm-test-client");
+        List<JsonNode> objects = ChartRenderer.documents(ChartRenderer.render(null, ChartRenderer.RELEASE_NAME,
+                ChartRenderer.NAMESPACE, set));
+        objects.addAll(ChartRenderer.documents(ChartRenderer.renderTests(null, ChartRenderer.RELEASE_NAME,
+                ChartRenderer.NAMESPACE, set)));
+        Set<String> kinds = dryRunAll("chart (webhook.clientAuth.enabled=true)", objects);
+        assertThat(kinds).contains("Deployment", "Pod");
+    }
+
     // ---------------------------------------------------------------- plain manifests
 
     @Test

@@ -41,7 +41,12 @@ public final class ItEnvironment implements AutoCloseable {
     private boolean webhookRegistered;
 
     public ItEnvironment(String tag, Path tempDir) {
-        this.k8s = KubeApiServerFixture.get();
+        this(KubeApiServerFixture.get(), tag, tempDir);
+    }
+
+    /** On another API server than the shared one (e.g. {@link KubeApiServerFixture#dedicated}). */
+    public ItEnvironment(KubeApiServerFixture k8s, String tag, Path tempDir) {
+        this.k8s = k8s;
         this.client = k8s.client();
         this.certificates = new TestCertificates("capo-it-ca-" + tag);
         this.certDir = certificates.writeServing(tempDir.resolve("certs"), "capo");

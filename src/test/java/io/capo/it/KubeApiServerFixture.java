@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import static org.awaitility.Awaitility.await;
 
@@ -77,6 +78,32 @@ public final class KubeApiServerFixture {
             instance = fixture;
         }
         return instance;
+    }
+
+    /**
+     * A second API server of its own (own etcd, own port) with extra kube-apiserver flags, for an IT whose flags
+     * would change what the shared server does for every other IT (e.g. {@code --admission-control-config-file}).
+     * The caller stops it ({@link #stop()}); the CRDs are installed as on the shared one.
+     */
+    public static KubeApiServerFixture dedicated(Map<String, String> flags) {
+        String version = env("KUBE_API_TEST_API_SERVER_VERSION", DEFAULT_VERSION);
+        KubeAPIServerConfigBuilder config = KubeAPIServerConfigBuilder.anAPIServerConfig()
+                .withApiServerVersion(version).withOfflineMode(binariesPresent(version));
+        flags.forEach(config::withApiServerFlag);
+        KubeAPIServer server = new KubeAPIServer(config.build());
+        server.start();
+        KubeApiServerFixture fixture = new KubeApiServerFixture(server);
+        MockCluster.installCrds(fixture.client);
+        for (String crd : List.of("ipreservations.projectcalico.org", "ipreservations.crd.projectcalico.org")) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> isEstablished(fixture.client, crd));
+        }
+        return fixture;
+    }
+
+    /** Stops a {@link #dedicated} server (the shared one stops with the JVM). */
+    public void stop() {
+        client.close();
+        server.stop();
     }
 
     private static boolean isEstablished(KubernetesClient client, String name) {

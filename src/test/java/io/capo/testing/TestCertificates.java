@@ -2,7 +2,9 @@ package io.capo.testing;
 
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.cert.X509CertificateHolder;
@@ -20,11 +22,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 /** A test CA and serving certificates for localhost, written as cert-manager writes them. */
 public final class TestCertificates {
@@ -82,6 +90,51 @@ public final class TestCertificates {
             String key = pkcs8 ? pem(new JcaPKCS8Generator(keys.getPrivate(), null))
                     : "EC".equals(keyAlgorithm) ? sec1(keys) : pem(keys.getPrivate());
             return new Serving(pem(cert), key);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A client certificate (usage client auth) with its key, as objects and as PEM. */
+    public record Client(X509Certificate cert, PrivateKey key, String certPem, String keyPem) {
+
+        /** A TLS context presenting this certificate and trusting {@code serverCa} only. */
+        public SSLContext context(X509Certificate serverCa) throws Exception {
+            KeyStore keys = KeyStore.getInstance("PKCS12");
+            keys.load(null, null);
+            keys.setKeyEntry("client", key, PASSWORD, new Certificate[]{cert});
+            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            keyManagers.init(keys, PASSWORD);
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            trust.setCertificateEntry("ca", serverCa);
+            TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trustManagers.init(trust);
+            SSLContext ssl = SSLContext.getInstance("TLS");
+            ssl.init(keyManagers.getKeyManagers(), trustManagers.getTrustManagers(), null);
+            return ssl;
+        }
+    }
+
+    private static final char[] PASSWORD = "test".toCharArray();
+
+    /** A client certificate signed by this CA with subject {@code CN=commonName} and the given DNS SANs. */
+    public Client client(String commonName, String... dnsNames) {
+        try {
+            KeyPair keys = keyPair("RSA");
+            JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
+                    new X500Name(ca.getSubjectX500Principal().getName()), serial(), notBefore(), notAfter(),
+                    new X500Name("CN=" + commonName), keys.getPublic());
+            if (dnsNames.length > 0) {
+                GeneralName[] names = new GeneralName[dnsNames.length];
+                for (int i = 0; i < dnsNames.length; i++) {
+                    names[i] = new GeneralName(GeneralName.dNSName, dnsNames[i]);
+                }
+                builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
+            }
+            builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+            X509Certificate cert = sign(builder, caKeys);
+            return new Client(cert, keys.getPrivate(), pem(cert), pem(new JcaPKCS8Generator(keys.getPrivate(), null)));
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
