@@ -24,7 +24,8 @@ class WebhookTlsTest {
         Path certs = certificates.writeServingEcdsa(dir, "capo");
         assertThat(Files.readString(certs.resolve("tls.key"))).startsWith("-----BEGIN PRIVATE KEY-----");
 
-        SSLContextParameters parameters = new WebhookTls(certs, HttpLimits.defaults(), reason -> {
+        SSLContextParameters parameters = new WebhookTls(certs, HttpLimits.defaults(),
+                WebhookClientAuth.from(new java.util.Properties(), reason -> { }, reason -> { }), reason -> {
         }, java.time.Clock.systemUTC()).sslContextParameters();
         KeyStoreParameters store = parameters.getKeyManagers().getKeyStore();
         KeyStore keyStore = store.createKeyStore();
