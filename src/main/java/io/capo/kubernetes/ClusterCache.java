@@ -56,6 +56,10 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
     private SharedIndexInformer<Node> nodes;
     /** Set once the namespaces are listed and the pod informers of the opted-in ones were started. */
     private volatile boolean namespacesReconciled;
+    /** The namespaces whose pods were watched when the namespaces were first listed: readiness waits for these only. */
+    private volatile Set<String> initialNamespaces;
+    /** Latched: once the initial sync completed, informers started later never take readiness back. */
+    private volatile boolean ready;
     private volatile boolean closed;
 
     /** The pod informer of one namespace and the store it reads from. */
@@ -130,11 +134,14 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         }
     }
 
-    private void reconcileAll() {
+    private synchronized void reconcileAll() {
         Set<String> names = ConcurrentHashMap.newKeySet();
         namespaceStore.records().forEach(ns -> names.add(ns.facts().name()));
         names.addAll(podInformers.keySet());
         names.forEach(this::reconcile);
+        if (initialNamespaces == null) {
+            initialNamespaces = Set.copyOf(podInformers.keySet());
+        }
         namespacesReconciled = true;
     }
 
@@ -200,19 +207,61 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         }
     }
 
-    /** Namespaces, nodes and the pods of every opted-in namespace are listed. */
+    /**
+     * Namespaces, nodes and the pods of every opted-in namespace are listed, including namespaces opted in a moment
+     * ago. Not for readiness (see {@link #ready()}): a namespace opted in would take every replica out at once.
+     */
     @Override
     public boolean synced() {
-        if (namespaces == null || !namespaces.hasSynced() || !nodes.hasSynced()) {
+        if (!namespacesListed()) {
             return false;
-        }
-        if (!namespacesReconciled) {
-            reconcileAll();
         }
         for (PodInformer pods : podInformers.values()) {
             if (!pods.informer().hasSynced()) {
                 return false;
             }
+        }
+        return true;
+    }
+
+    /**
+     * The initial sync completed: namespaces, nodes and the pods of the namespaces opted in at start are listed.
+     * Once true it stays true: the informer of a namespace opted in later lists while the replica keeps serving,
+     * and {@link #podsSynced(String)} tells whether that namespace's pods are known yet.
+     */
+    public boolean ready() {
+        if (ready) {
+            return true;
+        }
+        if (!namespacesListed()) {
+            return false;
+        }
+        for (String namespace : initialNamespaces) {
+            PodInformer pods = podInformers.get(namespace);
+            if (pods != null && !pods.informer().hasSynced()) {
+                return false;
+            }
+        }
+        ready = true;
+        return true;
+    }
+
+    /** Whether the pods of {@code namespace} are watched and listed: only then does a miss mean the pod is absent. */
+    @Override
+    public boolean podsSynced(String namespace) {
+        if (!namespacesListed()) {
+            return false;
+        }
+        PodInformer pods = podInformers.get(namespace);
+        return pods != null && pods.informer().hasSynced();
+    }
+
+    private boolean namespacesListed() {
+        if (namespaces == null || !namespaces.hasSynced() || !nodes.hasSynced()) {
+            return false;
+        }
+        if (!namespacesReconciled) {
+            reconcileAll();
         }
         return true;
     }
