@@ -3,6 +3,7 @@ package io.capo.kubernetes;
 import io.capo.kubernetes.CompactObjects.CachedNamespace;
 import io.capo.kubernetes.CompactObjects.CachedNode;
 import io.capo.kubernetes.CompactObjects.CachedPod;
+import io.capo.logging.Failures;
 import io.capo.reservation.ClusterView;
 import io.capo.reservation.NamespaceFacts;
 import io.capo.reservation.PodEvent;
@@ -12,6 +13,7 @@ import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ExceptionHandler;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
@@ -82,7 +84,7 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
 
     public void start() {
         namespaces = client.namespaces().withLimit(PAGE_SIZE).runnableInformer(resyncMillis);
-        namespaces.itemStore(namespaceStore).removeNamespaceIndex();
+        namespaces.itemStore(namespaceStore).removeNamespaceIndex().exceptionHandler(retrying("namespaces"));
         namespaces.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(Namespace ns) {
@@ -102,7 +104,8 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         namespaces.start().thenRun(this::reconcileAll);
 
         nodes = client.nodes().withLimit(PAGE_SIZE).runnableInformer(resyncMillis);
-        nodes.itemStore(new CompactStore<>(CompactObjects::node, CompactObjects::toNode)).removeNamespaceIndex();
+        nodes.itemStore(new CompactStore<>(CompactObjects::node, CompactObjects::toNode)).removeNamespaceIndex()
+                .exceptionHandler(retrying("nodes"));
         nodes.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(Node node) {
@@ -172,7 +175,7 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         CompactStore<Pod, CachedPod> store = new CompactStore<>(CompactObjects::pod, CompactObjects::toPod);
         SharedIndexInformer<Pod> informer = client.pods().inNamespace(namespace).withLimit(PAGE_SIZE)
                 .runnableInformer(resyncMillis);
-        informer.itemStore(store).removeNamespaceIndex();
+        informer.itemStore(store).removeNamespaceIndex().exceptionHandler(retrying("the pods of namespace " + namespace));
         informer.addIndexers(Map.of(NODE_INDEX, pod -> pod.getSpec() == null || pod.getSpec().getNodeName() == null
                 ? List.of() : List.of(pod.getSpec().getNodeName())));
         informer.addEventHandler(new ResourceEventHandler<>() {
@@ -195,6 +198,20 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         });
         informer.start();
         return new PodInformer(informer, store);
+    }
+
+    /**
+     * fabric8 informers give up after a failed first list by default: such an informer would never sync. Every
+     * informer here keeps retrying (with fabric8's backoff) until the cache is closed or the informer stopped.
+     */
+    private ExceptionHandler retrying(String what) {
+        return (started, error) -> {
+            if (closed) {
+                return false;
+            }
+            LOG.warn("{} {} failed ({}); retrying", started ? "watching" : "listing", what, Failures.describe(error));
+            return true;
+        };
     }
 
     private void publish(PodEvent event) {

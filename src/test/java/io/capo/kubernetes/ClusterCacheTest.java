@@ -105,4 +105,17 @@ class ClusterCacheTest {
         await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).until(() -> !cache.ready());
         assertThat(cache.podsSynced("kafka")).isFalse();
     }
+
+    @Test
+    void anInformerWhoseFirstListFailsKeepsTrying() {
+        cluster.namespace("kafka", true);
+        cluster.create(MockCluster.statefulPod("kafka", "kafka-0", "node-1", "10.0.0.1"));
+        cluster.server().expect().get().withPath("/api/v1/namespaces/kafka/pods?limit=500")
+                .andReturn(403, "{}").once();
+        cache = new ClusterCache(cluster.client(), 0, policy::get);
+        cache.start();
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> cache.ready() && cache.podsSynced("kafka"));
+        assertThat(cache.pod("kafka", "kafka-0")).isPresent();
+    }
 }
