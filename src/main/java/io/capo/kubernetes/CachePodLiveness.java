@@ -7,7 +7,10 @@ import io.capo.reservation.PodFacts;
 
 import java.util.Optional;
 
-/** Answers "is the pod that held this address still there with it?" from the informer cache. */
+/**
+ * Answers "is the pod that held this address still there with it?" from the informer cache; {@code UNKNOWN} for a
+ * namespace whose pods are not watched (opted out) or not listed yet.
+ */
 public final class CachePodLiveness implements PodLiveness {
 
     private final ClusterView cluster;
@@ -18,7 +21,8 @@ public final class CachePodLiveness implements PodLiveness {
 
     @Override
     public State state(String namespace, String pod, String uid, String cidr) {
-        if (!cluster.synced()) {
+        // a namespace no longer watched, or whose informer is still listing, says nothing about its pods
+        if (!cluster.podsSynced(namespace)) {
             return State.UNKNOWN;
         }
         Optional<PodFacts> found = cluster.pod(namespace, pod);

@@ -3,6 +3,7 @@ package io.capo.kubernetes;
 import io.capo.kubernetes.CompactObjects.CachedNamespace;
 import io.capo.kubernetes.CompactObjects.CachedNode;
 import io.capo.kubernetes.CompactObjects.CachedPod;
+import io.capo.logging.Failures;
 import io.capo.reservation.ClusterView;
 import io.capo.reservation.NamespaceFacts;
 import io.capo.reservation.PodEvent;
@@ -12,6 +13,7 @@ import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ExceptionHandler;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
@@ -56,6 +58,10 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
     private SharedIndexInformer<Node> nodes;
     /** Set once the namespaces are listed and the pod informers of the opted-in ones were started. */
     private volatile boolean namespacesReconciled;
+    /** The namespaces whose pods were watched when the namespaces were first listed: readiness waits for these only. */
+    private volatile Set<String> initialNamespaces;
+    /** Latched: once the initial sync completed, informers started later never take readiness back. */
+    private volatile boolean ready;
     private volatile boolean closed;
 
     /** The pod informer of one namespace and the store it reads from. */
@@ -78,7 +84,7 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
 
     public void start() {
         namespaces = client.namespaces().withLimit(PAGE_SIZE).runnableInformer(resyncMillis);
-        namespaces.itemStore(namespaceStore).removeNamespaceIndex();
+        namespaces.itemStore(namespaceStore).removeNamespaceIndex().exceptionHandler(retrying("namespaces"));
         namespaces.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(Namespace ns) {
@@ -98,7 +104,8 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         namespaces.start().thenRun(this::reconcileAll);
 
         nodes = client.nodes().withLimit(PAGE_SIZE).runnableInformer(resyncMillis);
-        nodes.itemStore(new CompactStore<>(CompactObjects::node, CompactObjects::toNode)).removeNamespaceIndex();
+        nodes.itemStore(new CompactStore<>(CompactObjects::node, CompactObjects::toNode)).removeNamespaceIndex()
+                .exceptionHandler(retrying("nodes"));
         nodes.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(Node node) {
@@ -130,11 +137,14 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         }
     }
 
-    private void reconcileAll() {
+    private synchronized void reconcileAll() {
         Set<String> names = ConcurrentHashMap.newKeySet();
         namespaceStore.records().forEach(ns -> names.add(ns.facts().name()));
         names.addAll(podInformers.keySet());
         names.forEach(this::reconcile);
+        if (initialNamespaces == null) {
+            initialNamespaces = Set.copyOf(podInformers.keySet());
+        }
         namespacesReconciled = true;
     }
 
@@ -165,7 +175,7 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         CompactStore<Pod, CachedPod> store = new CompactStore<>(CompactObjects::pod, CompactObjects::toPod);
         SharedIndexInformer<Pod> informer = client.pods().inNamespace(namespace).withLimit(PAGE_SIZE)
                 .runnableInformer(resyncMillis);
-        informer.itemStore(store).removeNamespaceIndex();
+        informer.itemStore(store).removeNamespaceIndex().exceptionHandler(retrying("the pods of namespace " + namespace));
         informer.addIndexers(Map.of(NODE_INDEX, pod -> pod.getSpec() == null || pod.getSpec().getNodeName() == null
                 ? List.of() : List.of(pod.getSpec().getNodeName())));
         informer.addEventHandler(new ResourceEventHandler<>() {
@@ -190,6 +200,20 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         return new PodInformer(informer, store);
     }
 
+    /**
+     * fabric8 informers give up after a failed first list by default: such an informer would never sync. Every
+     * informer here keeps retrying (with fabric8's backoff) until the cache is closed or the informer stopped.
+     */
+    private ExceptionHandler retrying(String what) {
+        return (started, error) -> {
+            if (closed) {
+                return false;
+            }
+            LOG.warn("{} {} failed ({}); retrying", started ? "watching" : "listing", what, Failures.describe(error));
+            return true;
+        };
+    }
+
     private void publish(PodEvent event) {
         for (Consumer<PodEvent> listener : podListeners) {
             try {
@@ -200,19 +224,61 @@ public final class ClusterCache implements ClusterView, AutoCloseable {
         }
     }
 
-    /** Namespaces, nodes and the pods of every opted-in namespace are listed. */
+    /**
+     * Namespaces, nodes and the pods of every opted-in namespace are listed, including namespaces opted in a moment
+     * ago. Not for readiness (see {@link #ready()}): a namespace opted in would take every replica out at once.
+     */
     @Override
     public boolean synced() {
-        if (namespaces == null || !namespaces.hasSynced() || !nodes.hasSynced()) {
+        if (!namespacesListed()) {
             return false;
-        }
-        if (!namespacesReconciled) {
-            reconcileAll();
         }
         for (PodInformer pods : podInformers.values()) {
             if (!pods.informer().hasSynced()) {
                 return false;
             }
+        }
+        return true;
+    }
+
+    /**
+     * The initial sync completed: namespaces, nodes and the pods of the namespaces opted in at start are listed.
+     * Once true it stays true: the informer of a namespace opted in later lists while the replica keeps serving,
+     * and {@link #podsSynced(String)} tells whether that namespace's pods are known yet.
+     */
+    public boolean ready() {
+        if (ready) {
+            return true;
+        }
+        if (!namespacesListed()) {
+            return false;
+        }
+        for (String namespace : initialNamespaces) {
+            PodInformer pods = podInformers.get(namespace);
+            if (pods != null && !pods.informer().hasSynced()) {
+                return false;
+            }
+        }
+        ready = true;
+        return true;
+    }
+
+    /** Whether the pods of {@code namespace} are watched and listed: only then does a miss mean the pod is absent. */
+    @Override
+    public boolean podsSynced(String namespace) {
+        if (!namespacesListed()) {
+            return false;
+        }
+        PodInformer pods = podInformers.get(namespace);
+        return pods != null && pods.informer().hasSynced();
+    }
+
+    private boolean namespacesListed() {
+        if (namespaces == null || !namespaces.hasSynced() || !nodes.hasSynced()) {
+            return false;
+        }
+        if (!namespacesReconciled) {
+            reconcileAll();
         }
         return true;
     }

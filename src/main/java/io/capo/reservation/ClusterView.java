@@ -12,5 +12,9 @@ public interface ClusterView {
 
     List<PodFacts> podsOnNode(String node);
 
+    /** Every cache is listed, including the pods of namespaces opted in a moment ago. */
     boolean synced();
+
+    /** The pods of {@code namespace} are watched and listed: a pod missing from the view is missing from the cluster. */
+    boolean podsSynced(String namespace);
 }

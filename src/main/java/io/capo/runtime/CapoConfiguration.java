@@ -151,7 +151,7 @@ public final class CapoConfiguration implements CamelConfiguration {
                 new ClusterPodConfirmation(cluster, podLookup), metrics, clock, answers);
         PodEventBackstop backstop = new PodEventBackstop(cluster, store, selection::get,
                 () -> settings.current().ipReserveTime(), metrics, clock);
-        ReleaseCycle releaseCycle = new ReleaseCycle(store, new CachePodLiveness(cluster), cluster::synced,
+        ReleaseCycle releaseCycle = new ReleaseCycle(store, new CachePodLiveness(cluster), cluster::ready,
                 releasePolicy::get, metrics, clock, releaseWriteWait(properties.resolveProperty("camel.main.shutdownTimeout").orElse("45")));
         GoCapoAdoption adoption = new GoCapoAdoption(client, store, namespace, ZoneId.systemDefault(), clock);
 
@@ -180,7 +180,7 @@ public final class CapoConfiguration implements CamelConfiguration {
 
         Warmup warmup = new Warmup(client);
         HealthCheckRegistry health = HealthCheckRegistry.get(context);
-        health.register(CapoHealthChecks.readiness(cluster::synced, store::synced, warmup::done));
+        health.register(CapoHealthChecks.readiness(cluster::ready, store::synced, warmup::done));
         health.register(CapoHealthChecks.webhookServed(() -> RouteProbes.webhookServed(context)));
         health.register(CapoHealthChecks.releaseRoute(leader::isLeader, () -> context.getStatus().isStarted(),
                 () -> RouteProbes.releaseRouteStarted(context)));

@@ -53,7 +53,19 @@ final class Warmup {
             PodIpReservationWebhook webhook = new PodIpReservationWebhook(new FixedView(), new NullLedger(),
                     () -> new WebhookPolicy(selection, true, Duration.ofSeconds(1)),
                     node -> PodFactsMapper.from(client.getKubernetesSerialization().convertValue(node, Pod.class)),
-                    (namespace, name, claimed, budget) -> PodConfirmation.Result.CONFIRMED,
+                    new PodConfirmation() {
+                        @Override
+                        public PodConfirmation.Result confirm(String namespace, String name, PodFacts claimed,
+                                                              Duration budget) {
+                            return PodConfirmation.Result.CONFIRMED;
+                        }
+
+                        @Override
+                        public Optional<PodFacts> get(String namespace, String name, Duration budget) {
+                            // warm-up reviews are deletions: they carry their pod
+                            return Optional.empty();
+                        }
+                    },
                     new WebhookMetrics() {
                         @Override
                         public void request(String operation, String result, long nanos) {
@@ -106,6 +118,11 @@ final class Warmup {
 
         @Override
         public boolean synced() {
+            return true;
+        }
+
+        @Override
+        public boolean podsSynced(String namespace) {
             return true;
         }
     }

@@ -46,7 +46,8 @@ public final class ClusterPodConfirmation implements PodConfirmation {
         return compare(claimed, live.get());
     }
 
-    private Optional<PodFacts> get(String namespace, String name, Duration budget) {
+    @Override
+    public Optional<PodFacts> get(String namespace, String name, Duration budget) {
         try {
             return api.get(namespace, name).get(budget.toMillis(), TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {

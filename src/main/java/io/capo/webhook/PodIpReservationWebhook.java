@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,6 +88,8 @@ public final class PodIpReservationWebhook {
     /** As {@link #review(String)}, naming the caller's address in the log when its review is not confirmed. */
     public CompletableFuture<String> review(String body, String remoteAddress) {
         long start = System.nanoTime();
+        // one budget for the whole call: lookups and the write share it
+        long deadline = start + policy.get().budget().toNanos();
         AdmissionRequest request;
         try {
             request = AdmissionReviews.parse(body);
@@ -96,7 +99,7 @@ public final class PodIpReservationWebhook {
         }
         Answer answer;
         try {
-            answer = decide(request, remoteAddress);
+            answer = decide(request, remoteAddress, deadline);
         } catch (BadAdmissionRequestException e) {
             metrics.request(request.operationLabel(), "bad-request", System.nanoTime() - start);
             throw e;
@@ -127,6 +130,11 @@ public final class PodIpReservationWebhook {
     }
 
     Answer decide(AdmissionRequest request, String remoteAddress) {
+        return decide(request, remoteAddress, System.nanoTime() + policy.get().budget().toNanos());
+    }
+
+    /** @param deadline the {@link System#nanoTime()} by which the answer is due: lookups and the write share it */
+    Answer decide(AdmissionRequest request, String remoteAddress, long deadline) {
         if (!request.isPodDelete() && !request.isPodEviction()) {
             return new Answer("not-handled", AdmissionReviews.allow(request, null));
         }
@@ -134,14 +142,25 @@ public final class PodIpReservationWebhook {
         if (namespace.isPresent() && namespace.get().terminating()) {
             return new Answer("namespace-terminating", AdmissionReviews.allow(request, null));
         }
-        Optional<PodFacts> pod = request.oldObject() != null
-                ? Optional.ofNullable(AdmissionReviews.readPod(request.oldObject(), podReader))
-                : cluster.pod(request.namespace(), request.name());
+        WebhookPolicy current = policy.get();
+        Optional<PodFacts> pod;
+        if (request.oldObject() != null) {
+            pod = Optional.ofNullable(AdmissionReviews.readPod(request.oldObject(), podReader));
+        } else {
+            pod = cluster.pod(request.namespace(), request.name());
+            if (pod.isEmpty() && optedIn(current, namespace)) {
+                // an eviction carries no pod: a miss (informer still listing, or lagging) is asked of the API server
+                try {
+                    pod = confirmation.get(request.namespace(), request.name(), left(deadline));
+                } catch (PodLookup.LookupFailedException e) {
+                    return lookupFailed(request, current, e.getMessage());
+                }
+            }
+        }
         if (pod.isEmpty()) {
-            LOG.debug("pod {} not known yet, nothing to park", request.podKey());
+            LOG.debug("pod {} not known, nothing to park", request.podKey());
             return new Answer("pod-unknown", AdmissionReviews.allow(request, null));
         }
-        WebhookPolicy current = policy.get();
         Selection.Verdict verdict = Selection.evaluate(current.selection(), namespace.orElse(null), pod.get());
         if (!verdict.selected()) {
             LOG.debug("pod {} skipped: {}", request.podKey(), verdict.why());
@@ -155,12 +174,22 @@ public final class PodIpReservationWebhook {
             return new Answer("dry-run", AdmissionReviews.allow(request, null));
         }
         if (request.oldObject() != null) {
-            Optional<Answer> unconfirmed = confirm(request, pod.get(), cidrs, current, remoteAddress);
+            Optional<Answer> unconfirmed = confirm(request, pod.get(), cidrs, current, remoteAddress, deadline);
             if (unconfirmed.isPresent()) {
                 return unconfirmed.get();
             }
         }
-        return reserve(request, pod.get(), cidrs, verdict, current);
+        return reserve(request, pod.get(), cidrs, verdict, current, deadline);
+    }
+
+    private static boolean optedIn(WebhookPolicy current, Optional<NamespaceFacts> namespace) {
+        return namespace.isPresent() && current.selection().namespaceLabelValue()
+                .equals(namespace.get().labels().get(current.selection().namespaceLabelKey()));
+    }
+
+    /** What is left of the call's budget (zero once it ran out). */
+    private static Duration left(long deadline) {
+        return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
     }
 
     /**
@@ -169,10 +198,10 @@ public final class PodIpReservationWebhook {
      * deletion's pod is always there while it is admitted; the backstop would still park it once it is gone.
      */
     private Optional<Answer> confirm(AdmissionRequest request, PodFacts pod, List<String> cidrs, WebhookPolicy current,
-                                     String remoteAddress) {
+                                     String remoteAddress, long deadline) {
         PodConfirmation.Result result;
         try {
-            result = confirmation.confirm(request.namespace(), request.name(), pod, current.budget());
+            result = confirmation.confirm(request.namespace(), request.name(), pod, left(deadline));
         } catch (PodLookup.LookupFailedException e) {
             return Optional.of(failed(request, pod, cidrs, current, pod.containersGone() || pod.terminal(),
                     "the pod could not be confirmed: " + e.getMessage()));
@@ -187,14 +216,14 @@ public final class PodIpReservationWebhook {
     }
 
     private Answer reserve(AdmissionRequest request, PodFacts pod, List<String> cidrs, Selection.Verdict verdict,
-                           WebhookPolicy current) {
+                           WebhookPolicy current, long deadline) {
         try (PodLogContext ignored = PodLogContext.of(pod.namespace(), pod.name(), String.join(",", cidrs))) {
-            return write(request, pod, cidrs, verdict, current);
+            return write(request, pod, cidrs, verdict, current, deadline);
         }
     }
 
     private Answer write(AdmissionRequest request, PodFacts pod, List<String> cidrs, Selection.Verdict verdict,
-                         WebhookPolicy current) {
+                         WebhookPolicy current, long deadline) {
         Instant now = clock.instant();
         // a pod whose containers are gone has already lost its sandbox: its time to live starts now
         boolean alreadyGone = pod.containersGone() || pod.terminal();
@@ -212,10 +241,9 @@ public final class PodIpReservationWebhook {
         } catch (RuntimeException e) {
             return failed(request, pod, cidrs, current, alreadyGone, Failures.describe(e));
         }
-        long budget = current.budget().toMillis();
-        // a dependent stage times out, never the write itself: it stays queued and lands
+        // a dependent stage times out, never the write itself: it stays queued and lands; what the lookups left
         CompletableFuture<Answer> answer = write.thenApply(Function.identity())
-                .orTimeout(budget, TimeUnit.MILLISECONDS)
+                .orTimeout(left(deadline).toNanos(), TimeUnit.NANOSECONDS)
                 .handleAsync((result, error) -> {
                     try (PodLogContext ignored = PodLogContext.of(pod.namespace(), pod.name(), String.join(",", cidrs))) {
                         return answer(request, pod, cidrs, current, alreadyGone, failsOpen, write, result, error);
@@ -246,6 +274,21 @@ public final class PodIpReservationWebhook {
             return new Answer("reserved", AdmissionReviews.allow(request, null));
         }
         return new Answer("already-reserved", AdmissionReviews.allow(request, null));
+    }
+
+    /** The API server could not say whether an evicted pod exists: as a failed write, per the failure mode. */
+    private Answer lookupFailed(AdmissionRequest request, WebhookPolicy current, String cause) {
+        if (!current.denyOnFailure()) {
+            LOG.warn("could not read pod {} ({}); allowing the {} as configured", request.podKey(), cause,
+                    request.operationLabel());
+            return new Answer("failed-open", AdmissionReviews.allow(request,
+                    "capo could not read pod " + request.podKey() + " to park its IP: " + cause));
+        }
+        LOG.warn("could not read pod {} ({}); refusing the {} so its address cannot be re-issued", request.podKey(),
+                cause, request.operationLabel());
+        return new Answer("denied", AdmissionReviews.deny(request, 429, "capo could not read pod " + request.podKey()
+                + " to park its IP (" + cause + "); the " + request.operationLabel()
+                + " is refused so the address is not re-issued to another pod; retry shortly"));
     }
 
     private Answer failed(AdmissionRequest request, PodFacts pod, List<String> cidrs, WebhookPolicy current,

@@ -5,13 +5,19 @@ import io.capo.kubernetes.ClusterCache;
 import io.capo.testing.CapoInstance;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.http.BasicBuilder;
+import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.fabric8.kubernetes.client.http.Interceptor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.regex.Pattern;
 
 import static io.capo.it.ItSupport.metric;
 import static io.capo.it.ItSupport.nextIpv4;
@@ -39,9 +45,27 @@ class NamespaceOptInIT {
         env = new ItEnvironment("optin", dir);
         client = env.client();
         anchor = env.namespace("anchor", true);
-        capo = env.startCapo(b -> b.setting("ipReserveTime", "1h"));
+        capo = env.startCapo(cannotListPodsOfStuckNamespaces(), b -> b.setting("ipReserveTime", "1h"));
         cache = capo.bean("clusterCache", ClusterCache.class);
         env.registerWebhook(capo, anchor);
+    }
+
+    /**
+     * Capo's client, except that it cannot list or watch the pods of a namespace named {@code stuck-...}: such a
+     * namespace's informer never syncs, as when its first list is slow or keeps failing. A GET of one pod works.
+     */
+    static KubernetesClient cannotListPodsOfStuckNamespaces() {
+        Pattern collection = Pattern.compile("/api/v1/namespaces/stuck[^/]*/pods");
+        return new KubernetesClientBuilder().withConfig(env.k8s().config())
+                .withHttpClientBuilderConsumer(http -> http.addOrReplaceInterceptor("stuck", new Interceptor() {
+                    @Override
+                    public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
+                        URI uri = request.uri();
+                        if (collection.matcher(uri.getPath()).matches()) {
+                            builder.uri(uri.resolve(uri.getPath() + "-not-listable"));
+                        }
+                    }
+                })).build();
     }
 
     @AfterAll
@@ -72,6 +96,34 @@ class NamespaceOptInIT {
         statefulPod(client, namespace, name, node, ip);
         ItSupport.kubeletEvicted(client, namespace, name);
         await().atMost(WAIT).until(() -> env.reservations().has(ip + "/32"));
+    }
+
+    @Test
+    void aNamespaceWhosePodsAreNotListedYetKeepsTheReplicaReadyAndItsEvictionsParked() {
+        String stuck = env.namespace("stuck", false);
+        String node = env.node("node");
+        String ip = nextIpv4();
+        statefulPod(client, stuck, "db-0", node, ip);
+        await().atMost(WAIT).until(capo::ready);
+
+        label(stuck, true);
+        try {
+            await().atMost(WAIT).until(() -> cache.watchedNamespaces().contains(stuck));
+            // its informer keeps failing to list: the replica stays in the Service all the same
+            await().during(Duration.ofSeconds(2)).atMost(WAIT)
+                    .until(() -> capo.ready() && !cache.podsSynced(stuck) && !cache.synced());
+            assertThat(cache.pod(stuck, "db-0")).isEmpty();
+
+            // an eviction carries no oldObject and the cache misses the pod: one GET finds it, and it is parked
+            assertThat(client.pods().inNamespace(stuck).withName("db-0").evict()).isTrue();
+
+            assertThat(env.reservations().has(ip + "/32")).as("parked before the eviction was admitted").isTrue();
+            await().atMost(WAIT).until(() -> "eviction".equals(env.reservations().reason(ip + "/32")));
+        } finally {
+            // the informer that never syncs goes, so that the other tests see a synced cache
+            label(stuck, false);
+            await().atMost(WAIT).until(() -> !cache.watchedNamespaces().contains(stuck) && cache.synced());
+        }
     }
 
     @Test

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
@@ -50,6 +51,8 @@ class ClusterCacheTest {
 
         await().until(() -> cache.watchedNamespaces().equals(java.util.Set.of("team")) && cache.synced());
         assertThat(cache.pod("team", "db-0")).isPresent();
+        assertThat(cache.podsSynced("team")).isTrue();
+        assertThat(cache.podsSynced("kafka")).as("no longer watched: a miss says nothing").isFalse();
         assertThat(cache.cachedPods()).isEqualTo(1);
         assertThat(cache.podsOnNode("node-1")).hasSize(1);
     }
@@ -68,5 +71,51 @@ class ClusterCacheTest {
         assertThat(cache.pod("kafka", "kafka-0")).isEmpty();
         assertThat(cache.podsOnNode("node-1")).isEmpty();
         assertThat(cache.synced()).isTrue();
+    }
+
+    @Test
+    void aNamespaceOptedInLaterDoesNotTakeReadinessBack() {
+        cluster.namespace("kafka", true);
+        // the pods of "late" cannot be listed: its informer never syncs
+        cluster.server().expect().get().withPath("/api/v1/namespaces/late/pods?limit=500")
+                .andReturn(500, "{}").always();
+        cache = new ClusterCache(cluster.client(), 0, policy::get);
+        cache.start();
+        await().until(cache::ready);
+        assertThat(cache.podsSynced("kafka")).isTrue();
+
+        cluster.namespace("late", true);
+
+        await().until(() -> cache.watchedNamespaces().contains("late"));
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).until(() -> !cache.synced());
+        assertThat(cache.podsSynced("late")).isFalse();
+        assertThat(cache.podsSynced("kafka")).isTrue();
+        assertThat(cache.ready()).as("a replica stays ready while a later informer lists").isTrue();
+    }
+
+    @Test
+    void readinessWaitsForTheNamespacesOptedInAtStart() {
+        cluster.namespace("kafka", true);
+        cluster.server().expect().get().withPath("/api/v1/namespaces/kafka/pods?limit=500")
+                .andReturn(500, "{}").always();
+        cache = new ClusterCache(cluster.client(), 0, policy::get);
+        cache.start();
+
+        await().until(() -> cache.watchedNamespaces().contains("kafka"));
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).until(() -> !cache.ready());
+        assertThat(cache.podsSynced("kafka")).isFalse();
+    }
+
+    @Test
+    void anInformerWhoseFirstListFailsKeepsTrying() {
+        cluster.namespace("kafka", true);
+        cluster.create(MockCluster.statefulPod("kafka", "kafka-0", "node-1", "10.0.0.1"));
+        cluster.server().expect().get().withPath("/api/v1/namespaces/kafka/pods?limit=500")
+                .andReturn(403, "{}").once();
+        cache = new ClusterCache(cluster.client(), 0, policy::get);
+        cache.start();
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> cache.ready() && cache.podsSynced("kafka"));
+        assertThat(cache.pod("kafka", "kafka-0")).isPresent();
     }
 }

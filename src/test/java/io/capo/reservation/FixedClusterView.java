@@ -40,4 +40,12 @@ public final class FixedClusterView implements ClusterView {
     public boolean synced() {
         return true;
     }
+
+    @Override
+    public boolean podsSynced(String namespace) {
+        return !unsynced.contains(namespace);
+    }
+
+    /** Namespaces whose pods the test says are not listed yet. */
+    public final java.util.Set<String> unsynced = ConcurrentHashMap.newKeySet();
 }

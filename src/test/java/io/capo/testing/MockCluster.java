@@ -12,11 +12,14 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
 
 import java.io.InputStream;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 
 /** The fabric8 mock API server in CRUD mode, with Calico's IPReservation CRDs and Capo's ReservedIP CRD, and helpers to make objects. */
 public final class MockCluster implements AutoCloseable {
@@ -25,8 +28,10 @@ public final class MockCluster implements AutoCloseable {
     private final KubernetesClient client;
 
     public MockCluster() {
-        server = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(), new HashMap<>(),
-                new KubernetesMixedDispatcher(new HashMap<>()), false);
+        // one map: expectations set on the server are what its dispatcher answers before the CRUD store
+        Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
+        server = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(), expectations,
+                new KubernetesMixedDispatcher(expectations), false);
         server.init();
         client = server.createClient();
         installCrds(client);
@@ -47,6 +52,11 @@ public final class MockCluster implements AutoCloseable {
 
     public KubernetesClient client() {
         return client;
+    }
+
+    /** The server, for expectations that take precedence over its CRUD answers (e.g. a list that keeps failing). */
+    public KubernetesMockServer server() {
+        return server;
     }
 
     /** A fresh client of the same server, as another replica would have. */

@@ -51,7 +51,17 @@ class PodIpReservationWebhookTest {
             new WebhookPolicy(SELECTION, true, Duration.ofMillis(300)));
     final Map<String, Integer> requests = new java.util.concurrent.ConcurrentHashMap<>();
     /** The cluster confirms every pod unless a test says otherwise. */
-    PodConfirmation confirmation = (namespace, name, claimed, budget) -> PodConfirmation.Result.CONFIRMED;
+    PodConfirmation confirmation = new PodConfirmation() {
+        @Override
+        public Result confirm(String namespace, String name, PodFacts claimed, Duration budget) {
+            return Result.CONFIRMED;
+        }
+
+        @Override
+        public java.util.Optional<PodFacts> get(String namespace, String name, Duration budget) {
+            return java.util.Optional.empty();
+        }
+    };
     final Map<String, Integer> unconfirmed = new java.util.concurrent.ConcurrentHashMap<>();
     PodIpReservationWebhook webhook;
 
@@ -59,7 +69,17 @@ class PodIpReservationWebhookTest {
     void setUp() {
         webhook = new PodIpReservationWebhook(cluster, ledger, policy::get,
                 node -> PodFactsMapper.from(SERIALIZATION.convertValue(node, Pod.class)),
-                (namespace, name, claimed, budget) -> confirmation.confirm(namespace, name, claimed, budget),
+                new PodConfirmation() {
+                    @Override
+                    public Result confirm(String namespace, String name, PodFacts claimed, Duration budget) {
+                        return confirmation.confirm(namespace, name, claimed, budget);
+                    }
+
+                    @Override
+                    public java.util.Optional<PodFacts> get(String namespace, String name, Duration budget) {
+                        return confirmation.get(namespace, name, budget);
+                    }
+                },
                 new WebhookMetrics() {
             @Override
             public void request(String operation, String result, long nanos) {
@@ -191,10 +211,88 @@ class PodIpReservationWebhookTest {
     }
 
     @Test
-    void evictionOfAPodNotInTheCacheIsAllowed() throws IOException {
+    void evictionOfAPodTheApiServerDoesNotHaveIsAllowed() throws IOException {
+        java.util.concurrent.atomic.AtomicInteger gets = new java.util.concurrent.atomic.AtomicInteger();
+        confirmation = new ClusterPodConfirmation(cluster, (namespace, name) -> {
+            gets.incrementAndGet();
+            return CompletableFuture.completedFuture(java.util.Optional.empty());
+        });
         JsonNode answer = response(webhook.review(fixture("evict-pod.json")).join());
         assertThat(answer.at("/response/allowed").asBoolean()).isTrue();
         assertThat(ledger.entries).isEmpty();
+        assertThat(gets.get()).as("the miss was asked of the API server").isEqualTo(1);
+        assertThat(requests).containsEntry("eviction/pod-unknown", 1);
+    }
+
+    @Test
+    void evictionOfAPodTheCacheDoesNotKnowYetIsParkedFromOneGet() throws IOException {
+        // the namespace was opted in a moment ago: its informer is still listing
+        cluster.unsynced.add("kafka");
+        PodFacts live = cachedPod();
+        confirmation = new ClusterPodConfirmation(cluster,
+                (namespace, name) -> CompletableFuture.completedFuture(java.util.Optional.of(live)));
+
+        JsonNode answer = response(webhook.review(fixture("evict-pod.json")).join());
+
+        assertThat(answer.at("/response/allowed").asBoolean()).isTrue();
+        assertThat(ledger.entries.get("10.244.1.17/32").reason()).isEqualTo("eviction");
+    }
+
+    @Test
+    void evictionWhosePodCannotBeReadIsDeniedInDenyMode() throws IOException {
+        confirmation = new ClusterPodConfirmation(cluster, (namespace, name) -> new CompletableFuture<>());
+
+        JsonNode answer = response(webhook.review(fixture("evict-pod.json")).join());
+
+        assertThat(answer.at("/response/allowed").asBoolean()).isFalse();
+        assertThat(answer.at("/response/status/code").asInt()).isEqualTo(429);
+        assertThat(answer.at("/response/status/message").asText()).contains("could not read pod kafka/kafka-0");
+        assertThat(ledger.writes.get()).isZero();
+    }
+
+    @Test
+    void evictionWhosePodCannotBeReadIsAllowedWithAWarningInAllowMode() throws IOException {
+        policy.set(new WebhookPolicy(SELECTION, false, Duration.ofMillis(300)));
+        confirmation = new ClusterPodConfirmation(cluster,
+                (namespace, name) -> CompletableFuture.failedFuture(new IllegalStateException("API server down")));
+
+        JsonNode answer = response(webhook.review(fixture("evict-pod.json")).join());
+
+        assertThat(answer.at("/response/allowed").asBoolean()).isTrue();
+        assertThat(answer.at("/response/warnings/0").asText()).contains("could not read pod").contains("down");
+        assertThat(requests).containsEntry("eviction/failed-open", 1);
+    }
+
+    @Test
+    void evictionInANamespaceNotOptedInAsksNothing() throws IOException {
+        cluster.with(new NamespaceFacts("kafka", Map.of(), false));
+        confirmation = new ClusterPodConfirmation(cluster, (namespace, name) -> {
+            throw new AssertionError("no GET for a namespace Capo does not watch");
+        });
+
+        JsonNode answer = response(webhook.review(fixture("evict-pod.json")).join());
+
+        assertThat(answer.at("/response/allowed").asBoolean()).isTrue();
+    }
+
+    @Test
+    void aSlowLookupAndASlowWriteShareOneBudget() throws IOException {
+        policy.set(new WebhookPolicy(SELECTION, true, Duration.ofMillis(1_000)));
+        PodFacts live = cachedPod();
+        // the cache does not know the pod: confirming the deletion takes one GET, which answers late
+        confirmation = new ClusterPodConfirmation(cluster, (namespace, name) -> CompletableFuture.supplyAsync(
+                () -> java.util.Optional.of(live),
+                CompletableFuture.delayedExecutor(700, java.util.concurrent.TimeUnit.MILLISECONDS)));
+        ledger.stall = new CompletableFuture<>();
+
+        long start = System.nanoTime();
+        JsonNode answer = response(webhook.review(fixture("delete-pod.json")).join());
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        assertThat(answer.at("/response/allowed").asBoolean()).isFalse();
+        assertThat(answer.at("/response/status/message").asText()).contains("did not complete");
+        // one budget (1 s), not the GET's 0.7 s and then a fresh 1 s for the write
+        assertThat(took).isLessThan(Duration.ofMillis(1_500));
     }
 
     @Test
