@@ -80,6 +80,28 @@ class ApplicationJarIT {
         return process;
     }
 
+    /** The route files bundled in the jar, copied into a directory as the routes ConfigMap would mount them. */
+    Path bundledRoutes() throws Exception {
+        Path routes = Files.createDirectories(dir.resolve("routes"));
+        for (String name : List.of("admission-webhook.camel.yaml", "kubernetes-events.camel.yaml", "release.camel.yaml")) {
+            try (InputStream in = getClass().getResourceAsStream("/routes/" + name)) {
+                Files.write(routes.resolve(name), in.readAllBytes());
+            }
+        }
+        return routes;
+    }
+
+    static void awaitReady(HttpClient http, int managementPort, Path log) throws Exception {
+        try {
+            await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> http.send(HttpRequest.newBuilder(
+                    URI.create("http://localhost:" + managementPort + "/observe/health/ready"))
+                    .timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("the jar did not become ready; its log:\n" + Files.readString(log), e);
+        }
+    }
+
     @Test
     void jarTakesItsPortsAndRoutesFromTheMountedFilesAndRefusesATakenPort() throws Exception {
         env = new ItEnvironment("jar", dir);
@@ -101,12 +123,7 @@ class ApplicationJarIT {
                   resourceNamespace: default
                 reservationObjectName: %5$s
                 """.formatted(webhookPort, managementPort, env.certDir(), env.leaseName(), env.objectName()));
-        Path routes = Files.createDirectories(dir.resolve("routes"));
-        for (String name : List.of("admission-webhook.camel.yaml", "kubernetes-events.camel.yaml", "release.camel.yaml")) {
-            try (InputStream in = getClass().getResourceAsStream("/routes/" + name)) {
-                Files.write(routes.resolve(name), in.readAllBytes());
-            }
-        }
+        Path routes = bundledRoutes();
         Files.writeString(routes.resolve("extra.camel.yaml"), """
                 - route:
                     id: mounted-extra
@@ -122,14 +139,7 @@ class ApplicationJarIT {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
         URI metrics = URI.create("http://localhost:" + managementPort + "/observe/metrics");
-        try {
-            await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> http.send(HttpRequest.newBuilder(
-                    URI.create("http://localhost:" + managementPort + "/observe/health/ready"))
-                    .timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-            throw new AssertionError("the jar did not become ready; its log:\n" + Files.readString(log), e);
-        }
+        awaitReady(http, managementPort, log);
 
         await().atMost(Duration.ofSeconds(20)).until(() -> http.send(
                 HttpRequest.newBuilder(metrics).timeout(Duration.ofSeconds(10)).build(),
@@ -186,25 +196,13 @@ class ApplicationJarIT {
                   resourceNamespace: default
                 reservationObjectName: %4$s
                 """.formatted(webhookPort, env.certDir(), env.leaseName(), env.objectName()));
-        Path routes = Files.createDirectories(dir.resolve("routes"));
-        for (String name : List.of("admission-webhook.camel.yaml", "kubernetes-events.camel.yaml", "release.camel.yaml")) {
-            try (InputStream in = getClass().getResourceAsStream("/routes/" + name)) {
-                Files.write(routes.resolve(name), in.readAllBytes());
-            }
-        }
+        Path routes = bundledRoutes();
         Path log = dir.resolve("capo-go-flags.log");
         startJar(config, routes, log, List.of("--config=" + config, "--metrics-bind-address=:" + managementPort,
                 "--health-probe-bind-address", ":" + managementPort, "--leader-elect", "--development"));
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
-        try {
-            await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> http.send(HttpRequest.newBuilder(
-                    URI.create("http://localhost:" + managementPort + "/observe/health/ready"))
-                    .timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-            throw new AssertionError("the jar did not become ready; its log:\n" + Files.readString(log), e);
-        }
+        awaitReady(http, managementPort, log);
         String text = Files.readString(log, StandardCharsets.UTF_8);
         assertThat(text).as("-development gives plain text lines").doesNotContain("\"log.level\"")
                 .contains("Capo settings:");
