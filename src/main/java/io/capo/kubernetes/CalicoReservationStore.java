@@ -244,7 +244,10 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
             }
             for (String cidr : snapshot.view().cidrs()) {
                 holders.put(cidr, name);
-                if (snapshot.view().current() && metadata.entry(cidr) == null) {
+                // a wider CIDR is not Capo's (one added by hand to the Go Capo's object): never repaired, so never
+                // released
+                boolean host = Cidrs.tryNormalize(cidr).filter(cidr::equals).isPresent();
+                if (host && snapshot.view().current() && metadata.entry(cidr) == null) {
                     missing.add(cidr);
                 }
             }

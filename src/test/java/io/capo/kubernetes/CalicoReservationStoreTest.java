@@ -163,7 +163,7 @@ class CalicoReservationStoreTest {
         // a replica that crashed between its two writes: the CIDR is parked, its ReservedIP never written
         GenericKubernetesResource object = object(CalicoApi.V3, NAME);
         ((Map<String, Object>) object.getAdditionalProperties().get("spec"))
-                .put("reservedCIDRs", List.of("10.0.0.1/32", "10.0.0.7/32"));
+                .put("reservedCIDRs", List.of("10.0.0.1/32", "10.0.0.7/32", "10.9.0.0/24"));
         cluster.client().genericKubernetesResources(new CalicoApi(CalicoApi.V3).context()).resource(object).update();
         await().untilAsserted(() -> assertThat(store.snapshot(NAME).view().cidrs()).contains("10.0.0.7/32"));
         await().until(() -> store.find("10.0.0.1/32").isPresent() && metrics.metadataWrites.get() == 1);
@@ -177,6 +177,8 @@ class CalicoReservationStoreTest {
         assertThat(store.find("10.0.0.7/32")).contains(repaired);
         await().untilAsserted(() -> assertThat(stored("10.0.0.7/32")).isEqualTo(repaired));
         assertThat(store.repair(t1.plus(GRACE.multipliedBy(3)))).isZero();
+        assertThat(store.find("10.9.0.0/24")).as("a wider CIDR is not Capo's: never repaired, never released")
+                .isEmpty();
     }
 
     /** The leader's repair racing the replica that parked the address: the entry naming the pod wins. */
