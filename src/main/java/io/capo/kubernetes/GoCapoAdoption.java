@@ -23,8 +23,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Brings older objects into Capo's current format on the leader's first cycles (the release route calls it before
- * each cycle; cheap once done):
+ * Brings older objects into Capo's current format (the release route calls it before each cycle on the leader;
+ * after the first start it only looks, unless a replica of an earlier Capo wrote its format back during a rolling
+ * upgrade):
  * <ul>
  *   <li>Capo's first format kept the metadata of every entry in the annotation
  *   {@value ReservationObject#METADATA_ANNOTATION} of the IPReservation: each entry becomes a ReservedIP (keeping
@@ -51,7 +52,6 @@ public final class GoCapoAdoption {
     private final String namespace;
     private final ZoneId zone;
     private final Clock clock;
-    private volatile boolean done;
 
     public GoCapoAdoption(KubernetesClient client, CalicoReservationStore store, String namespace, ZoneId zone,
                           Clock clock) {
@@ -62,9 +62,13 @@ public final class GoCapoAdoption {
         this.clock = clock;
     }
 
-    /** Migrates and adopts once per process; cheap afterwards. Failures are retried on the next call. */
+    /**
+     * Migrates and adopts every object that is not in the current format. After the first start that is a look at
+     * each snapshot per cycle, and work only when a replica of an earlier Capo wrote its format back during a
+     * rolling upgrade. Failures are retried on the next call.
+     */
     public void adoptOnce() throws Exception {
-        if (done || !store.synced()) {
+        if (!store.synced()) {
             return;
         }
         List<String> names = store.objectNames();
@@ -79,7 +83,6 @@ public final class GoCapoAdoption {
                 migrate(name, snapshot.view());
             }
         }
-        done = true;
     }
 
     /** The Go Capo's object: no format marker and no trace of Capo. */

@@ -174,6 +174,20 @@ class ReservedIpIT {
         // an address the first format held without metadata is Capo's now: repaired, held a full time to live
         await().atMost(WAIT).until(() -> env.reservations().has(withoutMetadata));
         assertThat(env.reservations().reason(withoutMetadata)).isEqualTo("repaired");
+
+        // a rolling upgrade: a replica of the earlier Capo still writes the first format after the migration
+        String late = ItSupport.nextIpv4() + "/32";
+        GenericKubernetesResource again = ipReservation();
+        again.getMetadata().getAnnotations().remove(ReservationObject.FORMAT_ANNOTATION);
+        again.getMetadata().getAnnotations().put(ReservationObject.METADATA_ANNOTATION, JSON.writeValueAsString(Map.of(
+                late, Map.of("namespace", "kafka", "pod", "kafka-3", "uid", "uid-late", "node", "node-1",
+                        "reason", "delete", "reservedAt", reservedAt.toString()))));
+        spec(again).put("reservedCIDRs", List.of(a, b, withoutMetadata, late));
+        client.genericKubernetesResources(new CalicoApi(CalicoApi.V3).context()).resource(again).update();
+        await().atMost(WAIT).until(() -> env.reservations().has(late));
+        assertThat(env.reservations().entry(late).path("pod").asText()).isEqualTo("kafka-3");
+        await().atMost(WAIT).until(() -> ipReservation().getMetadata().getAnnotations()
+                .get(ReservationObject.METADATA_ANNOTATION) == null);
     }
 
     @Test
