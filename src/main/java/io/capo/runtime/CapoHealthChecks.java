@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /** Capo's own health checks: the watch consumers and {@code master:} bring none of their own. */
@@ -19,24 +20,16 @@ final class CapoHealthChecks {
     /** Ready once the informer caches and the reservation objects are synced and the webhook path is warm. */
     static AbstractHealthCheck readiness(BooleanSupplier cachesSynced, BooleanSupplier ledgerSynced,
                                          BooleanSupplier warm) {
-        return new AbstractHealthCheck("capo", "capo-caches") {
-            @Override
-            public boolean isLiveness() {
-                return false;
+        return check("capo-caches", false, builder -> {
+            builder.detail("caches.synced", cachesSynced.getAsBoolean());
+            builder.detail("reservations.synced", ledgerSynced.getAsBoolean());
+            builder.detail("warm", warm.getAsBoolean());
+            if (cachesSynced.getAsBoolean() && ledgerSynced.getAsBoolean() && warm.getAsBoolean()) {
+                builder.up();
+            } else {
+                builder.down();
             }
-
-            @Override
-            protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-                builder.detail("caches.synced", cachesSynced.getAsBoolean());
-                builder.detail("reservations.synced", ledgerSynced.getAsBoolean());
-                builder.detail("warm", warm.getAsBoolean());
-                if (cachesSynced.getAsBoolean() && ledgerSynced.getAsBoolean() && warm.getAsBoolean()) {
-                    builder.up();
-                } else {
-                    builder.down();
-                }
-            }
-        };
+        });
     }
 
     /**
@@ -45,23 +38,15 @@ final class CapoHealthChecks {
      * refuses deletions: a replica that does not serve it must get no traffic.
      */
     static AbstractHealthCheck webhookServed(BooleanSupplier served) {
-        return new AbstractHealthCheck("capo", "capo-webhook") {
-            @Override
-            public boolean isLiveness() {
-                return false;
+        return check("capo-webhook", false, builder -> {
+            if (served.getAsBoolean()) {
+                builder.up();
+            } else {
+                builder.message("the webhook POST " + RouteProbes.WEBHOOK_PATH + " is not served (route "
+                        + RouteChangeCheck.WEBHOOK_ROUTE + " missing or stopped)");
+                builder.down();
             }
-
-            @Override
-            protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-                if (served.getAsBoolean()) {
-                    builder.up();
-                } else {
-                    builder.message("the webhook POST " + RouteProbes.WEBHOOK_PATH + " is not served (route "
-                            + RouteChangeCheck.WEBHOOK_ROUTE + " missing or stopped)");
-                    builder.down();
-                }
-            }
-        };
+        });
     }
 
     /**
@@ -71,30 +56,17 @@ final class CapoHealthChecks {
      */
     static AbstractHealthCheck releaseRoute(BooleanSupplier leader, BooleanSupplier contextStarted,
                                             BooleanSupplier releaseRouteStarted) {
-        return new AbstractHealthCheck("capo", "capo-release-route") {
-            @Override
-            public boolean isReadiness() {
-                return false;
+        return check("capo-release-route", true, builder -> {
+            boolean leading = leader.getAsBoolean();
+            builder.detail("leader", leading);
+            if (!leading || !contextStarted.getAsBoolean() || releaseRouteStarted.getAsBoolean()) {
+                builder.up();
+            } else {
+                builder.message("this replica leads but route " + RouteChangeCheck.RELEASE_ROUTE
+                        + " is missing or stopped: nothing is released");
+                builder.down();
             }
-
-            @Override
-            public boolean isLiveness() {
-                return true;
-            }
-
-            @Override
-            protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-                boolean leading = leader.getAsBoolean();
-                builder.detail("leader", leading);
-                if (!leading || !contextStarted.getAsBoolean() || releaseRouteStarted.getAsBoolean()) {
-                    builder.up();
-                } else {
-                    builder.message("this replica leads but route " + RouteChangeCheck.RELEASE_ROUTE
-                            + " is missing or stopped: nothing is released");
-                    builder.down();
-                }
-            }
-        };
+        });
     }
 
     /**
@@ -102,27 +74,34 @@ final class CapoHealthChecks {
      * its probes would lose leadership only to be restarted.
      */
     static AbstractHealthCheck electionLoop(Supplier<Instant> lastActivity, Duration stallAfter, Clock clock) {
-        return new AbstractHealthCheck("capo", "capo-leader-election") {
+        return check("capo-leader-election", true, builder -> {
+            Instant last = lastActivity.get();
+            builder.detail("last.activity", String.valueOf(last));
+            if (last == null || last.plus(stallAfter).isAfter(clock.instant())) {
+                builder.up();
+            } else {
+                builder.message("leader election loop made no progress since " + last);
+                builder.down();
+            }
+        });
+    }
+
+    /** A check of group {@code capo} that counts for liveness only, or for readiness only. */
+    private static AbstractHealthCheck check(String id, boolean liveness, Consumer<HealthCheckResultBuilder> call) {
+        return new AbstractHealthCheck("capo", id) {
             @Override
             public boolean isReadiness() {
-                return false;
+                return !liveness;
             }
 
             @Override
             public boolean isLiveness() {
-                return true;
+                return liveness;
             }
 
             @Override
             protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-                Instant last = lastActivity.get();
-                builder.detail("last.activity", String.valueOf(last));
-                if (last == null || last.plus(stallAfter).isAfter(clock.instant())) {
-                    builder.up();
-                } else {
-                    builder.message("leader election loop made no progress since " + last);
-                    builder.down();
-                }
+                call.accept(builder);
             }
         };
     }
