@@ -112,8 +112,13 @@ class ChartRbacIT {
                     .setting("reservationObjects", "2"));
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> capo.context().hasService(LeaseClusterService.class).isLeader());
-            // still leading after several lease durations (3 s): renewals (JSON merge patches) are allowed
-            Thread.sleep(8_000);
+            // renewals (JSON merge patches) are allowed: the Lease's renewTime moves on twice while Capo leads
+            java.util.function.Supplier<String> renewTime = () -> String.valueOf(admin.leases().inNamespace(namespace)
+                    .withName(env.leaseName()).get().getSpec().getRenewTime());
+            String first = renewTime.get();
+            await().atMost(Duration.ofSeconds(30)).until(() -> !renewTime.get().equals(first));
+            String second = renewTime.get();
+            await().atMost(Duration.ofSeconds(30)).until(() -> !renewTime.get().equals(second));
             assertThat(capo.context().hasService(LeaseClusterService.class).isLeader()).isTrue();
 
             CalicoReservationStore store = capo.bean("reservationStore", CalicoReservationStore.class);
