@@ -17,6 +17,11 @@
 {{- end }}
 {{- end }}
 
+{{/* Namespace of the namespaced objects: the Go Capo chart's `namespace` value, else the release namespace. */}}
+{{- define "capo.namespace" -}}
+{{- default .Release.Namespace .Values.namespace }}
+{{- end }}
+
 {{- define "capo.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
@@ -86,7 +91,7 @@ app.kubernetes.io/part-of: capo
 {{- end }}
 
 {{- define "capo.leaseNamespace" -}}
-{{- default .Release.Namespace .Values.config.leaderElection.resourceNamespace }}
+{{- default (include "capo.namespace" $) .Values.config.leaderElection.resourceNamespace }}
 {{- end }}
 
 {{/* The names of Capo's IPReservation objects, quoted and comma-separated: name, name-1, ... name-(n-1). */}}
@@ -136,7 +141,7 @@ Without leader election each replica uses a Lease named after its pod, which no 
 {{/* DNS names of the webhook Service, as a JSON list. */}}
 {{- define "capo.webhookDnsNames" -}}
 {{- $svc := include "capo.webhookServiceName" . }}
-{{- list $svc (printf "%s.%s" $svc .Release.Namespace) (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc .Release.Namespace) | toJson }}
+{{- list $svc (printf "%s.%s" $svc (include "capo.namespace" $)) (printf "%s.%s.svc" $svc (include "capo.namespace" $)) (printf "%s.%s.svc.cluster.local" $svc (include "capo.namespace" $)) | toJson }}
 {{- end }}
 
 {{/* JAVA_TOOL_OPTIONS: the javaToolOptions value, plus the client-certificate settings of the webhook port */}}
@@ -159,3 +164,42 @@ Without leader election each replica uses a Lease named after its pod, which no 
 {{- end -}}
 {{- $options -}}
 {{- end -}}
+
+{{/*
+CEL of the webhook's matchCondition capo-may-park: false only for a pod deletion that Capo would allow without
+parking, because the pod (oldObject) matches config.labelSelector under config.selectorMode as Capo's Selection does
+and carries no capo.io/ip-reserve annotation (which can select a pod whatever its labels). Anything else, including
+evictions (whose object is an Eviction, not the pod) and a deletion without oldObject, calls Capo.
+*/}}
+{{- define "capo.mayParkExpression" -}}
+{{- $labels := "oldObject.metadata.labels" -}}
+{{- $has := "has(oldObject.metadata.labels)" -}}
+{{- $terms := list -}}
+{{- $sel := .Values.config.labelSelector -}}
+{{- range $key, $value := ($sel.matchLabels | default dict) -}}
+{{- $terms = append $terms (printf "(%s && '%s' in %s && %s['%s'] == '%s')" $has $key $labels $labels $key (toString $value)) -}}
+{{- end -}}
+{{- range ($sel.matchExpressions | default list) -}}
+{{- $in := printf "%s && '%s' in %s" $has .key $labels -}}
+{{- $values := list -}}
+{{- range (.values | default list) -}}{{- $values = append $values (printf "'%s'" (toString .)) -}}{{- end -}}
+{{- if eq .operator "In" -}}
+{{- $terms = append $terms (printf "(%s && %s['%s'] in [%s])" $in $labels .key (join ", " $values)) -}}
+{{- else if eq .operator "NotIn" -}}
+{{- $terms = append $terms (printf "!(%s && %s['%s'] in [%s])" $in $labels .key (join ", " $values)) -}}
+{{- else if eq .operator "Exists" -}}
+{{- $terms = append $terms (printf "(%s)" $in) -}}
+{{- else if eq .operator "DoesNotExist" -}}
+{{- $terms = append $terms (printf "!(%s)" $in) -}}
+{{- else -}}
+{{- fail (printf "config.labelSelector.matchExpressions: operator %q is not In, NotIn, Exists or DoesNotExist" (toString .operator)) -}}
+{{- end -}}
+{{- end -}}
+{{- $selector := "" -}}
+{{- if eq .Values.config.selectorMode "allOf" -}}
+{{- $selector = ternary "true" (join " && " $terms) (empty $terms) -}}
+{{- else -}}
+{{- $selector = ternary "false" (join " || " $terms) (empty $terms) -}}
+{{- end -}}
+request.operation != 'DELETE' || oldObject == null || (has(oldObject.metadata.annotations) && 'capo.io/ip-reserve' in oldObject.metadata.annotations) || {{ $selector }}
+{{- end }}

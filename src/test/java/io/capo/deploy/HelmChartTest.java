@@ -644,7 +644,7 @@ class HelmChartTest {
         assertThatThrownBy(() -> ChartRenderer.render(null, "capo", "ip-reserve", Map.of("podAntiAffinity", "sometimes")))
                 .hasMessageContaining("podAntiAffinity");
         assertThatThrownBy(() -> ChartRenderer.render(null, "capo", "ip-reserve", Map.of("config.metricsBindAddress", "8080")))
-                .hasMessageContaining("not an address");
+                .hasMessageContaining(ChartSchemaTest.SCHEMA_ERROR).hasMessageContaining("config.metricsBindAddress");
     }
 
     @Test
