@@ -43,7 +43,7 @@ public final class ChartRenderer {
 
     static final String INSTALL_YAML = "deploy/yaml/install.yaml";
     static final String INSTALL_VALUES = "deploy/yaml/install-values.yaml";
-    static final String PROMETHEUS_RULES = "deploy/prometheus/rules.yaml";
+    public static final String PROMETHEUS_RULES = "deploy/prometheus/rules.yaml";
     static final String CHART_README = "helm/capo/README.md";
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());

@@ -32,4 +32,23 @@ class CapoMetricsTest {
                 "capo_ipreservation_write_duration_seconds_bucket{object=\"ip-reserve-delay-release\",le=\"0.044739241\"} 1",
                 "capo_ipreservation_write_duration_seconds_bucket{object=\"ip-reserve-delay-release\",le=\"0.447392426\"} 2");
     }
+
+    /** What an alert or a panel counts exists at 0 before its first increment, so increase() sees that one. */
+    @Test
+    void countersTheAlertsWatchStartAtZero() {
+        String text = registry.scrape();
+        assertThat(text).contains("capo_webhook_requests_total{operation=\"delete\",result=\"denied\"} 0.0",
+                "capo_webhook_requests_total{operation=\"eviction\",result=\"failed-open\"} 0.0",
+                "capo_webhook_requests_total{operation=\"unknown\",result=\"bad-request\"} 0.0",
+                "capo_failures_total{stage=\"write\"} 0.0", "capo_failures_total{stage=\"backstop\"} 0.0",
+                "capo_late_reservations_total 0.0", "capo_release_cycles_skipped_total{reason=\"write-pending\"} 0.0",
+                "capo_webhook_unconfirmed_total{reason=\"not-found\"} 0.0",
+                "capo_webhook_certificate_reload_refused_total{reason=\"client-ca-unreadable\"} 0.0",
+                "capo_webhook_connections_closed_total{reason=\"tls-handshake-failed\"} 0.0");
+        metrics.request("delete", "denied", TimeUnit.MILLISECONDS.toNanos(5));
+        metrics.failure("write");
+        metrics.late(2);
+        assertThat(registry.scrape()).contains("capo_webhook_requests_total{operation=\"delete\",result=\"denied\"} 1.0",
+                "capo_failures_total{stage=\"write\"} 1.0", "capo_late_reservations_total 2.0");
+    }
 }
