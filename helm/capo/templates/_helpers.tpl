@@ -201,5 +201,5 @@ evictions (whose object is an Eviction, not the pod) and a deletion without oldO
 {{- else -}}
 {{- $selector = ternary "false" (join " || " $terms) (empty $terms) -}}
 {{- end -}}
-request.operation != 'DELETE' || oldObject == null || (has(oldObject.metadata.annotations) && 'capo.io/ip-reserve' in oldObject.metadata.annotations) || {{ $selector }}
+request.operation != 'DELETE' || oldObject == null || (has(oldObject.metadata.annotations) && 'capo.io/ip-reserve' in oldObject.metadata.annotations) || ({{ $selector }})
 {{- end }}

@@ -124,6 +124,36 @@ class ChartDryRunIT {
         assertThat(kinds).contains("Deployment", "Pod");
     }
 
+    /**
+     * The optional values of the chart that only the API server can judge: the webhook's matchConditions (their CEL
+     * is compiled when the ValidatingWebhookConfiguration is admitted, dry-run included) for both selector modes
+     * with every operator, plus an extra condition; and the FlowSchema with its PriorityLevelConfiguration.
+     */
+    @Test
+    void chartWithMatchConditionsAndFlowControl() {
+        Map<String, Object> set = new HashMap<>(Map.of("webhook.matchConditions.enabled", true,
+                "webhook.matchConditions.extra[0].name", "not-kube-system",
+                "webhook.matchConditions.extra[0].expression", "request.namespace != 'kube-system'",
+                "flowControl.enabled", true));
+        List<JsonNode> anyOf = ChartRenderer.documents(ChartRenderer.render(null, ChartRenderer.RELEASE_NAME,
+                ChartRenderer.NAMESPACE, set));
+        Set<String> kinds = dryRunAll("chart (matchConditions, flowControl)", anyOf);
+        assertThat(kinds).contains("ValidatingWebhookConfiguration", "FlowSchema", "PriorityLevelConfiguration");
+        JsonNode hook = only(anyOf, "ValidatingWebhookConfiguration").path("webhooks").get(0);
+        assertThat(hook.path("matchConditions").findValuesAsText("name")).containsExactly("capo-may-park", "not-kube-system");
+
+        List<JsonNode> allOf = ChartRenderer.documents(ChartRenderer.render(
+                ChartRenderer.projectRoot().resolve(ALL_OPTIONS), ChartRenderer.RELEASE_NAME, ChartRenderer.NAMESPACE,
+                set));
+        dryRunAll("chart (" + ALL_OPTIONS.getFileName() + ", matchConditions, flowControl)", allOf);
+
+        ObjectNode broken = (ObjectNode) only(anyOf, "ValidatingWebhookConfiguration").deepCopy();
+        ((ObjectNode) broken.path("webhooks").get(0).path("matchConditions").get(0)).put("expression",
+                "oldObject.metadata.labels[");
+        assertThatThrownBy(() -> dryRunAll("a matchCondition that does not compile", List.of(broken)))
+                .isInstanceOf(AssertionError.class).hasMessageContaining("compilation failed");
+    }
+
     // ---------------------------------------------------------------- plain manifests
 
     @Test
