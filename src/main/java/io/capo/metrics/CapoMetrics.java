@@ -184,10 +184,33 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
         }
     }
 
+    /** Publishes the write and conflict counters of the IPReservation objects at 0 (see the lists above). */
+    public void objects(List<String> names) {
+        names.forEach(object -> {
+            writes(object);
+            conflicts(object);
+        });
+        metadataWrites();
+    }
+
+    private Counter writes(String object) {
+        return Counter.builder(WRITES).description("Writes to IPReservation objects").tag("object", object)
+                .register(registry);
+    }
+
+    private Counter conflicts(String object) {
+        return Counter.builder(CONFLICTS).description("resourceVersion conflicts when writing IPReservation objects")
+                .tag("object", object).register(registry);
+    }
+
+    private Counter metadataWrites() {
+        return Counter.builder(METADATA_WRITES).description("Writes of ReservedIP objects (reservation metadata, "
+                + "written after the address is parked)").register(registry);
+    }
+
     @Override
     public void write(String object, long nanos) {
-        Counter.builder(WRITES).description("Writes to IPReservation objects").tag("object", object)
-                .register(registry).increment();
+        writes(object).increment();
         Timer.builder(WRITE_DURATION).description("Time of one write to an IPReservation object (the webhook waits "
                         + "for one, or two when a write is already under way)").tag("object", object)
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
@@ -196,8 +219,7 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
 
     @Override
     public void conflict(String object) {
-        Counter.builder(CONFLICTS).description("resourceVersion conflicts when writing IPReservation objects")
-                .tag("object", object).register(registry).increment();
+        conflicts(object).increment();
     }
 
     @Override
@@ -253,7 +275,6 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
 
     @Override
     public void metadataWrite(long nanos) {
-        Counter.builder(METADATA_WRITES).description("Writes of ReservedIP objects (reservation metadata, written "
-                + "after the address is parked)").register(registry).increment();
+        metadataWrites().increment();
     }
 }

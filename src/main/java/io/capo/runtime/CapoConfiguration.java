@@ -133,6 +133,7 @@ public final class CapoConfiguration implements CamelConfiguration {
                 Optional.ofNullable(all.getProperty(REPAIR_GRACE_PROPERTY)).map(GoDuration::parse).orElse(REPAIR_GRACE),
                 metrics);
         storeRef.set(store);
+        metrics.objects(store.objectNames());
         AtomicReference<SelectionPolicy> selection = new AtomicReference<>(selectionPolicy(s));
         ClusterCache cluster = new ClusterCache(client, Duration.ofMinutes(10).toMillis(), selection::get);
         metrics.cache(() -> cluster.watchedNamespaces().size(), cluster::cachedPods);

@@ -212,12 +212,33 @@ class PrometheusIT {
                 JsonNode l = a.path("labels");
                 if (l.path("alertname").asText().equals(alert) && "firing".equals(a.path("state").asText())
                         && with.entrySet().stream().allMatch(e -> l.path(e.getKey()).asText().equals(e.getValue()))) {
+                    // the annotations' templates expand, and name only labels the expression keeps
+                    a.path("annotations").forEach(text -> assertThat(text.asText()).as(alert + " annotation")
+                            .isNotBlank().doesNotContain("error expanding"));
+                    assertThat(l.fieldNames()).toIterable().as(alert + ": labels its annotations use")
+                            .containsAll(annotationLabels(alert));
                     return l;
                 }
             }
             return null;
         }, java.util.Objects::nonNull);
         fired.putIfAbsent(alert, situation);
+        return labels;
+    }
+
+    /** The labels ({@code $labels.x}) the shipped annotations of an alert name. */
+    static Set<String> annotationLabels(String alert) throws IOException {
+        Set<String> labels = new TreeSet<>();
+        for (JsonNode group : shippedRules().path("groups")) {
+            for (JsonNode rule : group.path("rules")) {
+                if (alert.equals(rule.path("alert").asText())) {
+                    Matcher m = Pattern.compile("\\$labels\\.(\\w+)").matcher(rule.path("annotations").toString());
+                    while (m.find()) {
+                        labels.add(m.group(1));
+                    }
+                }
+            }
+        }
         return labels;
     }
 

@@ -45,6 +45,11 @@ class CapoMetricsTest {
                 "capo_webhook_unconfirmed_total{reason=\"not-found\"} 0.0",
                 "capo_webhook_certificate_reload_refused_total{reason=\"client-ca-unreadable\"} 0.0",
                 "capo_webhook_connections_closed_total{reason=\"tls-handshake-failed\"} 0.0");
+        metrics.objects(java.util.List.of("ip-reserve-delay-release"));
+        assertThat(registry.scrape()).contains(
+                "capo_ipreservation_writes_total{object=\"ip-reserve-delay-release\"} 0.0",
+                "capo_ipreservation_conflicts_total{object=\"ip-reserve-delay-release\"} 0.0",
+                "capo_reservedip_writes_total 0.0");
         metrics.request("delete", "denied", TimeUnit.MILLISECONDS.toNanos(5));
         metrics.failure("write");
         metrics.late(2);
