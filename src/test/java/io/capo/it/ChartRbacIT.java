@@ -17,6 +17,8 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.http.HttpClient;
+import io.fabric8.kubernetes.client.http.HttpResponse;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import org.junit.jupiter.api.AfterAll;
@@ -56,16 +58,17 @@ class ChartRbacIT {
         String release = ItSupport.unique("capo-rbac");
         String rendered = ChartRenderer.render(null, release, namespace, Map.of(
                 "config.reservationObjectName", env.objectName(), "config.reservationObjects", "2",
-                "config.leaderElection.resourceName", env.leaseName()));
+                "config.leaderElection.resourceName", env.leaseName(), "flowControl.enabled", "true"));
         for (JsonNode document : ChartRenderer.documents(rendered)) {
             String kind = document.path("kind").asText();
-            if (List.of("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding").contains(kind)) {
+            if (List.of("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "PriorityLevelConfiguration",
+                    "FlowSchema").contains(kind)) {
                 GenericKubernetesResource object = admin.getKubernetesSerialization()
                         .convertValue(document, GenericKubernetesResource.class);
                 applied.add(admin.resource(object).create());
             }
         }
-        assertThat(applied).hasSize(4);
+        assertThat(applied).hasSize(6);
         String serviceAccount = applied.stream().filter(o -> o.getKind().equals("RoleBinding")).findFirst()
                 .map(o -> ((Map<?, ?>) ((List<?>) o.getAdditionalProperties().get("subjects")).get(0)).get("name"))
                 .orElseThrow().toString();
@@ -135,6 +138,50 @@ class ChartRbacIT {
             assertThat(store.heldCount()).isEqualTo(10);
             assertThat(log.lines()).noneMatch(line -> line.contains("Forbidden") || line.contains("forbidden"));
         }
+    }
+
+    /**
+     * With flowControl.enabled, the API server puts the requests of the chart's ServiceAccount at the chart's own
+     * priority level: its answers name the chart's FlowSchema and PriorityLevelConfiguration (APF's response
+     * headers), for Lease and IPReservation requests alike, while requests of another ServiceAccount do not.
+     */
+    @Test
+    void capoRequestsGoToTheChartsPriorityLevel() throws Exception {
+        GenericKubernetesResource flowSchema = applied.stream().filter(o -> o.getKind().equals("FlowSchema"))
+                .findFirst().orElseThrow();
+        GenericKubernetesResource level = applied.stream()
+                .filter(o -> o.getKind().equals("PriorityLevelConfiguration")).findFirst().orElseThrow();
+        String lease = "/apis/coordination.k8s.io/v1/namespaces/" + namespace + "/leases/" + env.leaseName();
+        String reservation = "/apis/projectcalico.org/v3/ipreservations/" + env.objectName();
+        // the API server picks a new FlowSchema up within a few seconds
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
+                .until(() -> flowSchemaOf(asCapo, lease).equals(flowSchema.getMetadata().getUid()));
+        assertThat(flowSchemaOf(asCapo, reservation)).isEqualTo(flowSchema.getMetadata().getUid());
+        assertThat(priorityLevelOf(asCapo, reservation)).isEqualTo(level.getMetadata().getUid());
+
+        Config other = new ConfigBuilder(env.k8s().config()).withImpersonateUsername(
+                "system:serviceaccount:" + namespace + ":someone-else").withImpersonateGroups("system:serviceaccounts",
+                "system:serviceaccounts:" + namespace, "system:authenticated").build();
+        try (KubernetesClient someoneElse = new KubernetesClientBuilder().withConfig(other).build()) {
+            assertThat(flowSchemaOf(someoneElse, lease)).isNotEmpty().isNotEqualTo(flowSchema.getMetadata().getUid());
+        }
+    }
+
+    private static String flowSchemaOf(KubernetesClient client, String path) throws Exception {
+        return header(client, path, "X-Kubernetes-PF-FlowSchema-UID");
+    }
+
+    private static String priorityLevelOf(KubernetesClient client, String path) throws Exception {
+        return header(client, path, "X-Kubernetes-PF-PriorityLevel-UID");
+    }
+
+    /** A GET of path (its status does not matter: APF classifies a request before it is authorized). */
+    private static String header(KubernetesClient client, String path, String name) throws Exception {
+        HttpClient http = client.getHttpClient();
+        String base = client.getConfiguration().getMasterUrl().replaceAll("/$", "");
+        HttpResponse<String> response = http.sendAsync(http.newHttpRequestBuilder().uri(base + path).build(),
+                String.class).get(10, TimeUnit.SECONDS);
+        return String.join(",", response.headers(name));
     }
 
     @Test
