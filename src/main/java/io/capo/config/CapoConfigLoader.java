@@ -1,5 +1,7 @@
 package io.capo.config;
 
+import io.capo.reservation.GoDuration;
+import io.capo.reservation.SelectorRequirement;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;

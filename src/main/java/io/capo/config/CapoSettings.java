@@ -1,5 +1,9 @@
 package io.capo.config;
 
+import io.capo.reservation.GoDuration;
+import io.capo.reservation.SelectorRequirement;
+import io.capo.reservation.K8sNames;
+
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;

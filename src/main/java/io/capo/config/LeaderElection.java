@@ -1,5 +1,8 @@
 package io.capo.config;
 
+import io.capo.reservation.GoDuration;
+import io.capo.reservation.K8sNames;
+
 import java.time.Duration;
 import java.util.Objects;
 

@@ -3,7 +3,7 @@ package io.capo.metrics;
 import io.capo.config.ConfigException;
 import io.capo.config.ConfigMetrics;
 import io.capo.events.BackstopMetrics;
-import io.capo.kubernetes.StoreMetrics;
+import io.capo.calico.StoreMetrics;
 import io.capo.release.ReleaseMetrics;
 import io.capo.release.ReleaseReason;
 import io.capo.webhook.WebhookMetrics;

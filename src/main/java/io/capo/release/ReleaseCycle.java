@@ -1,6 +1,6 @@
 package io.capo.release;
 
-import io.capo.config.GoDuration;
+import io.capo.reservation.GoDuration;
 import io.capo.logging.Failures;
 import io.capo.reservation.Cidrs;
 import io.capo.reservation.LedgerStoppedException;

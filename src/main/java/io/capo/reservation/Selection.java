@@ -1,6 +1,6 @@
 package io.capo.reservation;
 
-import io.capo.config.GoDuration;
+import io.capo.reservation.GoDuration;
 
 import java.time.Duration;
 import java.util.Map;

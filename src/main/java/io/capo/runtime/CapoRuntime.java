@@ -1,8 +1,8 @@
 package io.capo.runtime;
 
 import io.capo.config.FileWatcher;
-import io.capo.kubernetes.CalicoReservationStore;
-import io.capo.kubernetes.ClusterCache;
+import io.capo.calico.CalicoReservationStore;
+import io.capo.informers.ClusterCache;
 import io.capo.reservation.SelectionPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.vertx.core.http.HttpServer;

@@ -1,6 +1,6 @@
 package io.capo.runtime;
 
-import io.capo.config.GoDuration;
+import io.capo.reservation.GoDuration;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.SSLOptions;
 

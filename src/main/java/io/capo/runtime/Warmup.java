@@ -1,6 +1,6 @@
 package io.capo.runtime;
 
-import io.capo.kubernetes.PodFactsMapper;
+import io.capo.informers.PodFactsMapper;
 import io.capo.reservation.ClusterView;
 import io.capo.reservation.NamespaceFacts;
 import io.capo.reservation.PodFacts;

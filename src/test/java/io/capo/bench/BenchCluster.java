@@ -3,7 +3,7 @@ package io.capo.bench;
 import io.capo.it.ItEnvironment;
 import io.capo.it.ItSupport;
 import io.capo.it.WebhookRegistration;
-import io.capo.kubernetes.CalicoApi;
+import io.capo.calico.CalicoApi;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
@@ -199,8 +199,8 @@ final class BenchCluster implements AutoCloseable {
         for (String name : objectNames(objects)) {
             client().genericKubernetesResources(new CalicoApi(CalicoApi.V3).context()).withName(name).delete();
         }
-        client().genericKubernetesResources(io.capo.kubernetes.ReservedIps.context())
-                .inNamespace(ItSupport.CAPO_NAMESPACE).withLabel(io.capo.kubernetes.ReservedIps.SET_LABEL,
+        client().genericKubernetesResources(io.capo.calico.ReservedIps.context())
+                .inNamespace(ItSupport.CAPO_NAMESPACE).withLabel(io.capo.calico.ReservedIps.SET_LABEL,
                         env.objectName()).delete();
     }
 

@@ -3,7 +3,7 @@ package io.capo.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.capo.it.CalicoIpam;
 import io.capo.it.ItSupport;
-import io.capo.kubernetes.CalicoApi;
+import io.capo.calico.CalicoApi;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 

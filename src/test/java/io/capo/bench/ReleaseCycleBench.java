@@ -1,9 +1,9 @@
 package io.capo.bench;
 
-import io.capo.kubernetes.CalicoApi;
-import io.capo.kubernetes.CalicoReservationStore;
-import io.capo.kubernetes.ReservationObject;
-import io.capo.kubernetes.CountingStoreMetrics;
+import io.capo.calico.CalicoApi;
+import io.capo.calico.CalicoReservationStore;
+import io.capo.calico.ReservationObject;
+import io.capo.calico.CountingStoreMetrics;
 import io.capo.release.PodLiveness;
 import io.capo.release.ReleaseCycle;
 import io.capo.release.ReleaseMetrics;

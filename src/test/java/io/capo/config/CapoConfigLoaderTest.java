@@ -1,5 +1,7 @@
 package io.capo.config;
 
+import io.capo.reservation.SelectorRequirement;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,6 +1,6 @@
 package io.capo.events;
 
-import io.capo.config.SelectorRequirement;
+import io.capo.reservation.SelectorRequirement;
 import io.capo.reservation.FixedClusterView;
 import io.capo.reservation.InMemoryLedger;
 import io.capo.reservation.NamespaceFacts;

@@ -1,6 +1,6 @@
 package io.capo.it;
 
-import io.capo.kubernetes.CalicoApi;
+import io.capo.calico.CalicoApi;
 import io.capo.testing.CapoInstance;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import org.junit.jupiter.api.AfterAll;

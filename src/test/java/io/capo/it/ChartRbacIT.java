@@ -2,9 +2,9 @@ package io.capo.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capo.deploy.ChartRenderer;
-import io.capo.kubernetes.CalicoApi;
-import io.capo.kubernetes.CalicoReservationStore;
-import io.capo.kubernetes.LeaseClusterService;
+import io.capo.calico.CalicoApi;
+import io.capo.calico.CalicoReservationStore;
+import io.capo.leader.LeaseClusterService;
 import io.capo.reservation.ReservationRequest;
 import io.capo.testing.CapoInstance;
 import io.capo.testing.LogCapture;

@@ -1,6 +1,6 @@
 package io.capo.it;
 
-import io.capo.kubernetes.CalicoReservationStore;
+import io.capo.calico.CalicoReservationStore;
 import io.capo.reservation.ReservationRequest;
 import io.capo.testing.CapoInstance;
 import io.capo.testing.ConfigMapVolume;

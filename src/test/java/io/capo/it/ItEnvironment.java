@@ -1,7 +1,7 @@
 package io.capo.it;
 
-import io.capo.kubernetes.CalicoApi;
-import io.capo.kubernetes.ReservedIps;
+import io.capo.calico.CalicoApi;
+import io.capo.calico.ReservedIps;
 import io.capo.testing.CapoInstance;
 import io.capo.testing.TestCertificates;
 import io.fabric8.kubernetes.client.KubernetesClient;

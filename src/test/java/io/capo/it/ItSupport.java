@@ -2,8 +2,8 @@ package io.capo.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.capo.kubernetes.CalicoApi;
-import io.capo.kubernetes.ReservedIps;
+import io.capo.calico.CalicoApi;
+import io.capo.calico.ReservedIps;
 import io.capo.testing.CapoInstance;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;

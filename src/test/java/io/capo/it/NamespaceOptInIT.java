@@ -1,7 +1,7 @@
 package io.capo.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.capo.kubernetes.ClusterCache;
+import io.capo.informers.ClusterCache;
 import io.capo.testing.CapoInstance;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;

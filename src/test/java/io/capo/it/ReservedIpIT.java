@@ -2,12 +2,12 @@ package io.capo.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.capo.kubernetes.CalicoApi;
-import io.capo.kubernetes.CalicoReservationStore;
-import io.capo.kubernetes.CountingStoreMetrics;
-import io.capo.kubernetes.GoCapoAdoption;
-import io.capo.kubernetes.ReservationObject;
-import io.capo.kubernetes.ReservedIps;
+import io.capo.calico.CalicoApi;
+import io.capo.calico.CalicoReservationStore;
+import io.capo.calico.CountingStoreMetrics;
+import io.capo.calico.GoCapoAdoption;
+import io.capo.calico.ReservationObject;
+import io.capo.calico.ReservedIps;
 import io.capo.reservation.ReservationRequest;
 import io.capo.reservation.ReserveResult;
 import io.capo.testing.CapoInstance;

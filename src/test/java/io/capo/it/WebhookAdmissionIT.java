@@ -1,7 +1,7 @@
 package io.capo.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.capo.kubernetes.CalicoApi;
+import io.capo.calico.CalicoApi;
 import io.capo.testing.CapoInstance;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;

@@ -3,7 +3,7 @@ package io.capo.local;
 import io.capo.config.CapoConfigLoader;
 import io.capo.config.CapoSettings;
 import io.capo.config.ConfigException;
-import io.capo.config.GoDuration;
+import io.capo.reservation.GoDuration;
 import io.capo.it.KubeApiServerFixture;
 import io.capo.it.WebhookRegistration;
 import io.capo.runtime.CapoConfiguration;

@@ -31,19 +31,13 @@ public final class InMemoryLedger implements ReservationLedger {
         for (String cidr : request.cidrs()) {
             Reservation existing = entries.get(cidr);
             Reservation entry = request.entry(cidr);
-            if (existing != null && existing.uid().equals(entry.uid())) {
-                if (entry.goneAt() != null && existing.goneAt() == null) {
-                    entries.put(cidr, existing.withGoneAt(entry.goneAt()));
-                    result = result.plus(new ReserveResult(0, 1, 0));
-                    changed = true;
-                } else {
-                    result = result.plus(new ReserveResult(0, 0, 1));
-                }
-            } else {
-                entries.put(cidr, entry);
-                result = result.plus(existing == null ? new ReserveResult(1, 0, 0) : new ReserveResult(0, 1, 0));
+            ReservationChange change = ReservationChange.of(existing != null, existing, entry);
+            Reservation stored = change.stored(existing, entry);
+            if (stored != null) {
+                entries.put(cidr, stored);
                 changed = true;
             }
+            result = result.plus(change.counted());
         }
         if (changed) {
             writes.incrementAndGet();

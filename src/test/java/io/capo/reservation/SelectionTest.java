@@ -1,6 +1,6 @@
 package io.capo.reservation;
 
-import io.capo.config.SelectorRequirement;
+import io.capo.reservation.SelectorRequirement;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package io.capo.routes;
 
-import io.capo.kubernetes.CalicoReservationStore;
+import io.capo.calico.CalicoReservationStore;
 import io.capo.reservation.Reservation;
 import io.capo.reservation.ReservationReason;
 import io.capo.runtime.CapoConfiguration;

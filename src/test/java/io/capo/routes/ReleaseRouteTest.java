@@ -1,9 +1,9 @@
 package io.capo.routes;
 
-import io.capo.kubernetes.CalicoApi;
-import io.capo.kubernetes.CalicoReservationStore;
-import io.capo.kubernetes.GoCapoAdoption;
-import io.capo.kubernetes.LeaseClusterService;
+import io.capo.calico.CalicoApi;
+import io.capo.calico.CalicoReservationStore;
+import io.capo.calico.GoCapoAdoption;
+import io.capo.leader.LeaseClusterService;
 import io.capo.reservation.Reservation;
 import io.capo.reservation.ReservationRequest;
 import io.capo.testing.CapoInstance;

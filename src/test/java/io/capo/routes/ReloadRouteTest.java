@@ -1,6 +1,6 @@
 package io.capo.routes;
 
-import io.capo.kubernetes.CalicoReservationStore;
+import io.capo.calico.CalicoReservationStore;
 import io.capo.reservation.ReservationRequest;
 import io.capo.runtime.RoutesReloader;
 import io.capo.testing.CapoInstance;

@@ -3,7 +3,7 @@ package io.capo.routes;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.capo.kubernetes.CalicoReservationStore;
+import io.capo.calico.CalicoReservationStore;
 import io.capo.testing.CapoInstance;
 import io.capo.testing.MockCluster;
 import io.capo.testing.TestCertificates;
@@ -67,7 +67,7 @@ class WebhookCasesRouteTest {
         // in both replicas' caches, so that confirming needs no GET (the allow replica's budget is 1 ns)
         for (CapoInstance capo : new CapoInstance[]{deny, allow}) {
             org.awaitility.Awaitility.await().until(() -> !"kafka".equals(namespace)
-                    || capo.bean("clusterCache", io.capo.kubernetes.ClusterCache.class).pod(namespace, name).isPresent());
+                    || capo.bean("clusterCache", io.capo.informers.ClusterCache.class).pod(namespace, name).isPresent());
         }
         try (InputStream in = WebhookCasesRouteTest.class.getResourceAsStream("/admission/delete-pod.json")) {
             ObjectNode review = (ObjectNode) JSON.readTree(new String(in.readAllBytes(), StandardCharsets.UTF_8));

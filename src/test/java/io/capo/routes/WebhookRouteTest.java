@@ -1,6 +1,6 @@
 package io.capo.routes;
 
-import io.capo.kubernetes.CalicoReservationStore;
+import io.capo.calico.CalicoReservationStore;
 import io.capo.testing.CapoInstance;
 import io.capo.testing.MockCluster;
 import io.capo.testing.TestCertificates;

@@ -2,7 +2,7 @@ package io.capo.runtime;
 
 import io.capo.config.CapoSettings;
 import io.capo.config.SelectorMode;
-import io.capo.config.SelectorRequirement;
+import io.capo.reservation.SelectorRequirement;
 import io.capo.reservation.Selection;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
