@@ -141,17 +141,6 @@ public final class CalicoReservationStore implements ReservationLedger, AutoClos
     }
 
     @Override
-    public CompletableFuture<Integer> markGone(String uid, Instant at) {
-        List<CompletableFuture<Void>> parts = new ArrayList<>();
-        for (Reservation r : metadata.entries().values()) {
-            if (r.uid().equals(uid) && r.goneAt() == null) {
-                parts.add(metadata.put(r.withGoneAt(at), objects.objectFor(r.cidr())));
-            }
-        }
-        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(ignored -> parts.size());
-    }
-
-    @Override
     public CompletableFuture<Integer> apply(Collection<Reservation> releases, Collection<Reservation> markGone) {
         Map<String, List<Reservation>> releaseByObject = new LinkedHashMap<>();
         for (Reservation r : releases) {

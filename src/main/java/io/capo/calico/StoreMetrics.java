@@ -13,21 +13,4 @@ public interface StoreMetrics {
     /** A successful write (create, patch, delete) of one ReservedIP, off the critical path. */
     void metadataWrite(long nanos);
 
-    StoreMetrics NONE = new StoreMetrics() {
-        @Override
-        public void metadataWrite(long nanos) {
-        }
-
-        @Override
-        public void write(String object, long nanos) {
-        }
-
-        @Override
-        public void conflict(String object) {
-        }
-
-        @Override
-        public void writeFailure(String object) {
-        }
-    };
 }

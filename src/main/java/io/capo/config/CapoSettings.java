@@ -1,5 +1,6 @@
 package io.capo.config;
 
+import io.capo.calico.CalicoApi;
 import io.capo.reservation.GoDuration;
 import io.capo.reservation.SelectorRequirement;
 import io.capo.reservation.K8sNames;
@@ -44,9 +45,7 @@ public record CapoSettings(
         int managementPort,
         int healthProbePort) {
 
-    public static final String CALICO_V3 = "projectcalico.org/v3";
-    public static final String CALICO_CRD_V1 = "crd.projectcalico.org/v1";
-    private static final Set<String> CALICO_API_VERSIONS = Set.of(CALICO_V3, CALICO_CRD_V1);
+    private static final Set<String> CALICO_API_VERSIONS = Set.of(CalicoApi.V3, CalicoApi.CRD_V1);
     private static final Duration WEBHOOK_BUDGET_LIMIT = Duration.ofSeconds(30);
 
     public CapoSettings {
@@ -81,7 +80,7 @@ public record CapoSettings(
         requirePositive("staleGrace", staleGrace);
         if (calicoApiVersion == null || !CALICO_API_VERSIONS.contains(calicoApiVersion)) {
             throw invalid("calicoApiVersion",
-                    "\"" + calicoApiVersion + "\" is not supported (" + CALICO_V3 + " or " + CALICO_CRD_V1 + ")");
+                    "\"" + calicoApiVersion + "\" is not supported (" + CalicoApi.V3 + " or " + CalicoApi.CRD_V1 + ")");
         }
         if (reservationObjects < 1 || reservationObjects > 16) {
             throw invalid("reservationObjects", "must be between 1 and 16, got " + reservationObjects);
@@ -107,7 +106,7 @@ public record CapoSettings(
                 List.of(SelectorRequirement.exists("statefulset.kubernetes.io/pod-name"),
                         SelectorRequirement.exists("brokerId")),
                 Map.of(), SelectorMode.ANY_OF, "ip-reserve=enabled", FailureMode.DENY, Duration.ofSeconds(8),
-                Duration.ofMinutes(5), CALICO_V3, 1, "ip-reserve-delay-release", LeaderElection.defaults(), 9443,
+                Duration.ofMinutes(5), CalicoApi.V3, 1, "ip-reserve-delay-release", LeaderElection.defaults(), 9443,
                 "/tmp/k8s-webhook-server/serving-certs", 8080, 8080);
     }
 

@@ -11,9 +11,6 @@ public interface ReservationLedger {
     /** Parks the addresses. Idempotent per (pod UID, address). Completes once the write is stored. */
     CompletableFuture<ReserveResult> reserve(ReservationRequest request);
 
-    /** Records that the pod with this UID is gone, starting the time to live of its entries that lack it. */
-    CompletableFuture<Integer> markGone(String uid, Instant at);
-
     /**
      * Removes released entries (only if they still belong to the same pod UID) and records gone times, with
      * at most one write per reservation object. Returns how many entries were removed.

@@ -54,6 +54,25 @@ public final class Selection {
         return policy.requirements().stream().allMatch(r -> r.matches(labels));
     }
 
+    /**
+     * Labels of a pod this selector selects (for the warm-up, which must take the path of a selected pod whatever
+     * the configured selector is); empty when no set of labels can satisfy it (e.g. {@code In [a]} and
+     * {@code NotIn [a]} on one key).
+     */
+    public static Optional<Map<String, String>> sampleLabels(SelectionPolicy policy) {
+        Map<String, String> labels = new java.util.TreeMap<>();
+        for (SelectorRequirement r : policy.requirements()) {
+            switch (r.operator()) {
+                case SelectorRequirement.IN -> labels.putIfAbsent(r.key(), r.values().get(0));
+                case SelectorRequirement.EXISTS -> labels.putIfAbsent(r.key(), "capo-warmup");
+                default -> {
+                    // NotIn and DoesNotExist are satisfied by a pod without the label
+                }
+            }
+        }
+        return matches(policy, labels) ? Optional.of(labels) : Optional.empty();
+    }
+
     /** A malformed TTL annotation is ignored (the global TTL applies) rather than blocking the deletion. */
     static Optional<Duration> ttlOverride(Map<String, String> annotations) {
         String text = annotations.get(SelectionPolicy.TTL_ANNOTATION);

@@ -8,6 +8,7 @@ import io.capo.reservation.ReservationLedger;
 import io.capo.reservation.ReservationRequest;
 import io.capo.reservation.ReserveResult;
 import io.capo.reservation.Reservation;
+import io.capo.reservation.Selection;
 import io.capo.reservation.SelectionPolicy;
 import io.capo.webhook.PodConfirmation;
 import io.capo.webhook.PodIpReservationWebhook;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs the admission path a few thousand times on a private, in-memory cluster view before Capo reports
@@ -38,6 +40,8 @@ final class Warmup {
 
     private final KubernetesClient client;
     private volatile boolean done;
+    /** Warm-up reviews that reached the ledger, i.e. took the path of a selected pod. */
+    private final AtomicInteger reserved = new AtomicInteger();
 
     Warmup(KubernetesClient client) {
         this.client = client;
@@ -47,10 +51,19 @@ final class Warmup {
         return done;
     }
 
+    /** How many warm-up reviews were reserved (the write path was warmed); for tests and the log. */
+    int reserved() {
+        return reserved.get();
+    }
+
     void run(SelectionPolicy selection) {
         long start = System.nanoTime();
         try {
-            PodIpReservationWebhook webhook = new PodIpReservationWebhook(new FixedView(), new NullLedger(),
+            // a namespace and a pod the configured selection selects: a custom namespace label or pod selector
+            // must warm the write path as the defaults do
+            String podMetadata = podMetadata(selection);
+            PodIpReservationWebhook webhook = new PodIpReservationWebhook(new FixedView(selection),
+                    new NullLedger(reserved),
                     () -> new WebhookPolicy(selection, true, Duration.ofSeconds(1)),
                     node -> PodFactsMapper.from(client.getKubernetesSerialization().convertValue(node, Pod.class)),
                     new PodConfirmation() {
@@ -76,9 +89,10 @@ final class Warmup {
                         }
                     }, Clock.systemUTC());
             for (int i = 0; i < ROUNDS; i++) {
-                webhook.review(review(i)).join();
+                webhook.review(review(i, podMetadata)).join();
             }
-            LOG.info("webhook path warmed up in {} ms", (System.nanoTime() - start) / 1_000_000);
+            LOG.info("webhook path warmed up in {} ms ({} of {} reviews reserved)",
+                    (System.nanoTime() - start) / 1_000_000, reserved.get(), ROUNDS);
         } catch (RuntimeException e) {
             LOG.warn("warm-up failed, continuing cold: {}", e.toString());
         } finally {
@@ -86,7 +100,25 @@ final class Warmup {
         }
     }
 
-    private static String review(int i) {
+    /** The labels (and, when no labels can satisfy the selector, the opt-in annotation) of the warm-up pod. */
+    static String podMetadata(SelectionPolicy selection) {
+        Optional<Map<String, String>> labels = Selection.sampleLabels(selection);
+        StringBuilder json = new StringBuilder("\"labels\":{");
+        // label keys and values are validated names: nothing in them needs escaping
+        String separator = "";
+        for (Map.Entry<String, String> label : labels.orElse(Map.of()).entrySet()) {
+            json.append(separator).append('"').append(label.getKey()).append("\":\"").append(label.getValue())
+                    .append('"');
+            separator = ",";
+        }
+        json.append('}');
+        if (labels.isEmpty()) {
+            json.append(",\"annotations\":{\"").append(SelectionPolicy.RESERVE_ANNOTATION).append("\":\"true\"}");
+        }
+        return json.toString();
+    }
+
+    private static String review(int i, String podMetadata) {
         String op = i % 2 == 0 ? "DELETE" : "CREATE";
         String sub = i % 2 == 0 ? "" : "eviction";
         return "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"warmup-" + i
@@ -94,13 +126,18 @@ final class Warmup {
                 + "\"version\":\"v1\",\"resource\":\"pods\"},\"subResource\":\"" + sub + "\",\"operation\":\"" + op
                 + "\",\"namespace\":\"warmup\",\"name\":\"pod-0\",\"dryRun\":" + (i % 3 == 0)
                 + ",\"oldObject\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"pod-0\","
-                + "\"namespace\":\"warmup\",\"uid\":\"u-" + i + "\",\"labels\":{\"statefulset.kubernetes.io/pod-name\":"
-                + "\"pod-0\"}},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]},"
+                + "\"namespace\":\"warmup\",\"uid\":\"u-" + i + "\"," + podMetadata + "},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]},"
                 + "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.0." + (i % 250) + ".1\",\"podIPs\":[{\"ip\":\"10.0."
                 + (i % 250) + ".1\"}]}}}}";
     }
 
     private static final class FixedView implements ClusterView {
+        private final Map<String, String> namespaceLabels;
+
+        FixedView(SelectionPolicy selection) {
+            this.namespaceLabels = Map.of(selection.namespaceLabelKey(), selection.namespaceLabelValue());
+        }
+
         @Override
         public Optional<PodFacts> pod(String namespace, String name) {
             return Optional.empty();
@@ -108,7 +145,7 @@ final class Warmup {
 
         @Override
         public Optional<NamespaceFacts> namespace(String name) {
-            return Optional.of(new NamespaceFacts(name, Map.of("ip-reserve", "enabled"), false));
+            return Optional.of(new NamespaceFacts(name, namespaceLabels, false));
         }
 
         @Override
@@ -128,14 +165,16 @@ final class Warmup {
     }
 
     private static final class NullLedger implements ReservationLedger {
-        @Override
-        public CompletableFuture<ReserveResult> reserve(ReservationRequest request) {
-            return CompletableFuture.completedFuture(new ReserveResult(0, 0, request.cidrs().size()));
+        private final AtomicInteger reserved;
+
+        NullLedger(AtomicInteger reserved) {
+            this.reserved = reserved;
         }
 
         @Override
-        public CompletableFuture<Integer> markGone(String uid, Instant at) {
-            return CompletableFuture.completedFuture(0);
+        public CompletableFuture<ReserveResult> reserve(ReservationRequest request) {
+            reserved.incrementAndGet();
+            return CompletableFuture.completedFuture(new ReserveResult(0, 0, request.cidrs().size()));
         }
 
         @Override

@@ -53,10 +53,6 @@ public final class WebhookTls {
         return certFile;
     }
 
-    public Path keyFile() {
-        return keyFile;
-    }
-
     /**
      * SSL parameters for the webhook server; fails with a message naming the file and the problem. An expired
      * certificate only warns: Capo then still releases, backstops and serves health while cert-manager renews,

@@ -46,18 +46,6 @@ public final class InMemoryLedger implements ReservationLedger {
     }
 
     @Override
-    public synchronized CompletableFuture<Integer> markGone(String uid, Instant at) {
-        int count = 0;
-        for (Reservation r : List.copyOf(entries.values())) {
-            if (r.uid().equals(uid) && r.goneAt() == null) {
-                entries.put(r.cidr(), r.withGoneAt(at));
-                count++;
-            }
-        }
-        return CompletableFuture.completedFuture(count);
-    }
-
-    @Override
     public synchronized CompletableFuture<Integer> apply(Collection<Reservation> releases, Collection<Reservation> markGone) {
         applies.incrementAndGet();
         if (applyStall != null) {
