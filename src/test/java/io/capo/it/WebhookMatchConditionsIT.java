@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import io.capo.config.SelectorRequirement;
+import io.capo.reservation.SelectorRequirement;
 import io.capo.deploy.ChartRenderer;
 import io.capo.reservation.Selection;
 import io.capo.reservation.SelectionPolicy;
