@@ -136,7 +136,8 @@ public final class ReleaseCycle {
                         release.reason());
             }
         }
-        for (String reason : new String[]{ReleaseReason.TTL, ReleaseReason.STALE, ReleaseReason.MAX_COUNT}) {
+        for (String reason : new String[]{ReleaseReason.TTL, ReleaseReason.STALE, ReleaseReason.MAX_COUNT,
+                ReleaseReason.POOL_HEADROOM}) {
             int count = (int) plan.count(reason);
             if (count > 0) {
                 metrics.released(reason, count);

@@ -6,8 +6,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /** Decides which parked addresses to release and which to mark gone; pure, no I/O besides {@link PodLiveness}. */
 public final class ReleasePlanner {
@@ -16,7 +19,7 @@ public final class ReleasePlanner {
             Comparator.comparing(Reservation::reservedAt).thenComparing(Reservation::cidr);
 
     private static final List<String> REASON_ORDER =
-            List.of(ReleaseReason.TTL, ReleaseReason.STALE, ReleaseReason.MAX_COUNT);
+            List.of(ReleaseReason.TTL, ReleaseReason.STALE, ReleaseReason.MAX_COUNT, ReleaseReason.POOL_HEADROOM);
 
     private static final Comparator<Release> RELEASE_ORDER =
             Comparator.<Release>comparingInt(r -> REASON_ORDER.indexOf(r.reason()))
@@ -27,6 +30,17 @@ public final class ReleasePlanner {
     }
 
     public ReleasePlan plan(Instant now, Collection<Reservation> held, ReleasePolicy policy, PodLiveness liveness) {
+        return plan(now, held, policy, PoolHeadroom.NONE, liveness);
+    }
+
+    /**
+     * As {@link #plan(Instant, Collection, ReleasePolicy, PodLiveness)}, then, per pool of {@code headroom}, the
+     * oldest entries beyond the pool's cap are released ({@link ReleaseReason#POOL_HEADROOM}). Entries in no known
+     * pool are not counted against any cap.
+     */
+    public ReleasePlan plan(Instant now, Collection<Reservation> held, ReleasePolicy policy, PoolHeadroom headroom,
+                            PodLiveness liveness) {
+        Objects.requireNonNull(headroom, "headroom");
         Objects.requireNonNull(now, "now");
         Objects.requireNonNull(held, "held");
         Objects.requireNonNull(policy, "policy");
@@ -63,6 +77,24 @@ public final class ReleasePlanner {
                 releases.add(new Release(k.held(), ReleaseReason.MAX_COUNT));
             }
             kept = kept.subList(excess, kept.size());
+        }
+
+        if (!headroom.pools().isEmpty()) {
+            kept = new ArrayList<>(kept);
+            kept.sort(Comparator.comparing(Kept::held, OLDEST_FIRST));
+            Map<PoolHeadroom.Pool, Long> counted = new HashMap<>();
+            List<Kept> within = new ArrayList<>(kept.size());
+            // newest first: the newest `cap` entries of each pool stay, the older rest goes
+            for (int i = kept.size() - 1; i >= 0; i--) {
+                Kept k = kept.get(i);
+                Optional<PoolHeadroom.Pool> pool = headroom.poolOf(k.held().cidr());
+                if (pool.isPresent() && counted.merge(pool.get(), 1L, Long::sum) > pool.get().cap()) {
+                    releases.add(new Release(k.held(), ReleaseReason.POOL_HEADROOM));
+                } else {
+                    within.add(k);
+                }
+            }
+            kept = within;
         }
 
         List<Reservation> markGone = new ArrayList<>();
