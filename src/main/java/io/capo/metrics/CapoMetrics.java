@@ -6,6 +6,7 @@ import io.capo.events.BackstopMetrics;
 import io.capo.calico.StoreMetrics;
 import io.capo.release.ReleaseMetrics;
 import io.capo.release.ReleaseReason;
+import io.capo.webhook.AdmissionOutcome;
 import io.capo.webhook.WebhookMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -14,6 +15,7 @@ import io.micrometer.core.instrument.Timer;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.Stream;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -62,7 +64,8 @@ public final class CapoMetrics implements WebhookMetrics, StoreMetrics, Backstop
      * alert (PrometheusIT proves the alerts fire on the first one).
      */
     private static final List<String> WEBHOOK_OPERATIONS = List.of("delete", "eviction", "other", "unknown");
-    private static final List<String> WEBHOOK_FAILED_RESULTS = List.of("denied", "failed-open", "bad-request");
+    private static final List<String> WEBHOOK_FAILED_RESULTS = Stream.of(AdmissionOutcome.DENIED,
+            AdmissionOutcome.FAILED_OPEN, AdmissionOutcome.BAD_REQUEST).map(AdmissionOutcome::label).toList();
     private static final List<String> FAILURE_STAGES = List.of("write", "release", "backstop");
     private static final List<String> UNCONFIRMED_REASONS = List.of("not-found", "uid", "ip", "name");
     private static final List<String> CERTIFICATE_REFUSAL_REASONS = List.of("unreadable", "key-mismatch", "expired",

@@ -94,30 +94,34 @@ public final class PodIpReservationWebhook {
         try {
             request = AdmissionReviews.parse(body);
         } catch (BadAdmissionRequestException e) {
-            metrics.request("unknown", "bad-request", System.nanoTime() - start);
+            metrics.request("unknown", AdmissionOutcome.BAD_REQUEST.label(), System.nanoTime() - start);
             throw e;
         }
         Answer answer;
         try {
             answer = decide(request, remoteAddress, deadline);
         } catch (BadAdmissionRequestException e) {
-            metrics.request(request.operationLabel(), "bad-request", System.nanoTime() - start);
+            metrics.request(request.operationLabel(), AdmissionOutcome.BAD_REQUEST.label(), System.nanoTime() - start);
             throw e;
         }
         return answer.completion().thenApply(done -> {
-            metrics.request(request.operationLabel(), done.result(), System.nanoTime() - start);
-            return done.body();
+            metrics.request(request.operationLabel(), done.decision().outcome().label(), System.nanoTime() - start);
+            return done.decision().render(request);
         });
     }
 
     /** An answer, or (for a write under way) the answer to come. */
-    record Answer(String result, String body, CompletableFuture<Answer> later) {
-        Answer(String result, String body) {
-            this(result, body, null);
+    record Answer(Decision decision, CompletableFuture<Answer> later) {
+        Answer(Decision decision) {
+            this(decision, null);
+        }
+
+        static Answer allow(AdmissionOutcome outcome) {
+            return new Answer(Decision.allow(outcome));
         }
 
         static Answer later(CompletableFuture<Answer> later) {
-            return new Answer(null, null, later);
+            return new Answer(null, later);
         }
 
         CompletableFuture<Answer> completion() {
@@ -136,11 +140,11 @@ public final class PodIpReservationWebhook {
     /** @param deadline the {@link System#nanoTime()} by which the answer is due: lookups and the write share it */
     Answer decide(AdmissionRequest request, String remoteAddress, long deadline) {
         if (!request.isPodDelete() && !request.isPodEviction()) {
-            return new Answer("not-handled", AdmissionReviews.allow(request, null));
+            return Answer.allow(AdmissionOutcome.NOT_HANDLED);
         }
         Optional<NamespaceFacts> namespace = cluster.namespace(request.namespace());
         if (namespace.isPresent() && namespace.get().terminating()) {
-            return new Answer("namespace-terminating", AdmissionReviews.allow(request, null));
+            return Answer.allow(AdmissionOutcome.NAMESPACE_TERMINATING);
         }
         WebhookPolicy current = policy.get();
         Optional<PodFacts> pod;
@@ -159,19 +163,19 @@ public final class PodIpReservationWebhook {
         }
         if (pod.isEmpty()) {
             LOG.debug("pod {} not known, nothing to park", request.podKey());
-            return new Answer("pod-unknown", AdmissionReviews.allow(request, null));
+            return Answer.allow(AdmissionOutcome.POD_UNKNOWN);
         }
         Selection.Verdict verdict = Selection.evaluate(current.selection(), namespace.orElse(null), pod.get());
         if (!verdict.selected()) {
             LOG.debug("pod {} skipped: {}", request.podKey(), verdict.why());
-            return new Answer("skipped", AdmissionReviews.allow(request, null));
+            return Answer.allow(AdmissionOutcome.SKIPPED);
         }
         List<String> cidrs = cidrsOf(pod.get());
         if (cidrs.isEmpty()) {
-            return new Answer("skipped", AdmissionReviews.allow(request, null));
+            return Answer.allow(AdmissionOutcome.SKIPPED);
         }
         if (request.dryRun()) {
-            return new Answer("dry-run", AdmissionReviews.allow(request, null));
+            return Answer.allow(AdmissionOutcome.DRY_RUN);
         }
         if (request.oldObject() != null) {
             Optional<Answer> unconfirmed = confirm(request, pod.get(), cidrs, current, remoteAddress, deadline);
@@ -212,7 +216,7 @@ public final class PodIpReservationWebhook {
         metrics.unconfirmed(result.reason());
         LOG.warn("review {} from {} for pod {} is not confirmed by the cluster ({}); allowed, nothing parked",
                 request.uid(), remoteAddress, request.podKey(), result.detail());
-        return Optional.of(new Answer("unconfirmed", AdmissionReviews.allow(request, null)));
+        return Optional.of(Answer.allow(AdmissionOutcome.UNCONFIRMED));
     }
 
     private Answer reserve(AdmissionRequest request, PodFacts pod, List<String> cidrs, Selection.Verdict verdict,
@@ -271,9 +275,9 @@ public final class PodIpReservationWebhook {
             String reason = request.isPodDelete() ? ReservationReason.DELETE : ReservationReason.EVICTION;
             metrics.reserved(reason, result.added());
             LOG.info("parked IP {} of pod {} ({})", String.join(",", cidrs), pod.key(), reason);
-            return new Answer("reserved", AdmissionReviews.allow(request, null));
+            return Answer.allow(AdmissionOutcome.RESERVED);
         }
-        return new Answer("already-reserved", AdmissionReviews.allow(request, null));
+        return Answer.allow(AdmissionOutcome.ALREADY_RESERVED);
     }
 
     /** The API server could not say whether an evicted pod exists: as a failed write, per the failure mode. */
@@ -281,14 +285,12 @@ public final class PodIpReservationWebhook {
         if (!current.denyOnFailure()) {
             LOG.warn("could not read pod {} ({}); allowing the {} as configured", request.podKey(), cause,
                     request.operationLabel());
-            return new Answer("failed-open", AdmissionReviews.allow(request,
-                    "capo could not read pod " + request.podKey() + " to park its IP: " + cause));
+            return new Answer(Decision.failedOpen("capo could not read pod " + request.podKey() + " to park its IP: "
+                    + cause));
         }
         LOG.warn("could not read pod {} ({}); refusing the {} so its address cannot be re-issued", request.podKey(),
                 cause, request.operationLabel());
-        return new Answer("denied", AdmissionReviews.deny(request, 429, "capo could not read pod " + request.podKey()
-                + " to park its IP (" + cause + "); the " + request.operationLabel()
-                + " is refused so the address is not re-issued to another pod; retry shortly"));
+        return refused(request, "read pod " + request.podKey() + " to park its IP", cause);
     }
 
     private Answer failed(AdmissionRequest request, PodFacts pod, List<String> cidrs, WebhookPolicy current,
@@ -298,14 +300,16 @@ public final class PodIpReservationWebhook {
             // the write stays queued; the event backstop also parks the address once the pod is gone
             LOG.warn("could not park IP {} of pod {} in time ({}); allowing the {} as configured", ips, pod.key(),
                     cause, request.operationLabel());
-            return new Answer("failed-open", AdmissionReviews.allow(request,
-                    "capo could not park IP " + ips + " yet: " + cause));
+            return new Answer(Decision.failedOpen("capo could not park IP " + ips + " yet: " + cause));
         }
         LOG.warn("could not park IP {} of pod {} ({}); refusing the {} so the address cannot be re-issued",
                 ips, pod.key(), cause, request.operationLabel());
-        return new Answer("denied", AdmissionReviews.deny(request, 429, "capo could not park IP " + ips + " of pod "
-                + pod.key() + " (" + cause + "); the " + request.operationLabel()
-                + " is refused so the address is not re-issued to another pod; retry shortly"));
+        return refused(request, "park IP " + ips + " of pod " + pod.key(), cause);
+    }
+
+    private static Answer refused(AdmissionRequest request, String what, String cause) {
+        return new Answer(Decision.deny("capo could not " + what + " (" + cause + "); the "
+                + request.operationLabel() + " is refused so the address is not re-issued to another pod; retry shortly"));
     }
 
     static List<String> cidrsOf(PodFacts pod) {
